@@ -1,0 +1,42 @@
+# Two entry points for a fresh machine: `make synth` and `make test`. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_BIN := $(CURDIR)/node_modules/.bin
+
+# jsii runs on the pinned Node 22 LTS from package.json (the machine's Node 20 is end-of-life);
+# the CDK CLI runs under the same node, first on PATH.
+export JSII_NODE := $(NODE_BIN)/node
+export PATH := $(NODE_BIN):$(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install synth test lint typecheck clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+synth: install
+	cdk synth --quiet
+	@test -s cdk.out/KeyPhrasesStack.template.json && echo "wrote cdk.out/KeyPhrasesStack.template.json"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install lint typecheck
+	$(BIN)/pytest -n 2
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
