@@ -1,0 +1,85 @@
+"""cdk-nag acknowledgements: each names one finding and says why it is acceptable.
+
+cdk-nag 3 reports a wildcard resource as ``IAM5[Resource::<rendered ARN>]``, where the ARN is
+rendered from the resolved CloudFormation value. :func:`wildcard_finding` renders it the same way,
+so the acknowledgements stay exact whatever the logical IDs of the user's app are.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import IConstruct
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why one kind of finding is acceptable; ``key`` names it in the README's compliance table."""
+
+    key: str
+    text: str
+
+
+INPUT_OBJECTS = Reason(
+    "data-access-input-objects",
+    "Comprehend reads every document under the configured input prefix; their keys are chosen "
+    "at run time, so the grant covers the prefix (s3:GetObject only).",
+)
+OUTPUT_OBJECTS = Reason(
+    "data-access-output-objects",
+    "Comprehend writes <prefix><execution>/<account>-KP-<job id>/output/output.tar.gz; the job "
+    "ID is only known at run time, so the grant covers the output prefix (s3:PutObject only).",
+)
+JOB_ARNS = Reason(
+    "state-machine-key-phrases-jobs",
+    "Key phrase job IDs are created by StartKeyPhrasesDetectionJob at run time; Start, Describe "
+    "and Stop are limited to the key-phrases-detection-job resource type in this account and "
+    "Region.",
+)
+NO_RESOURCE_LEVEL = Reason(
+    "state-machine-logs-and-xray",
+    "X-Ray (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and "
+    "CloudWatch Logs delivery (CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, "
+    "DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, "
+    "DescribeLogGroups) support no resource-level permissions; CDK adds them for the state "
+    "machine's tracing and logging.",
+)
+
+#: Every reason the library uses, for the README's compliance section.
+ALL_REASONS: tuple[Reason, ...] = (INPUT_OBJECTS, OUTPUT_OBJECTS, JOB_ARNS, NO_RESOURCE_LEVEL)
+
+
+def flatten_reference(node: Any) -> str:
+    """Render a resolved CloudFormation value as cdk-nag does (``flattenCfnReference``)."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict) and len(node) == 1:
+        ((key, value),) = node.items()
+        if key == "Fn::Join":
+            delimiter, items = value
+            return str(delimiter).join(flatten_reference(item) for item in items)
+        if key in ("Fn::Sub", "Fn::ImportValue"):
+            return flatten_reference(value)
+        if key == "Fn::GetAtt":
+            resource, attribute = value
+            return f"<{flatten_reference(resource)}.{flatten_reference(attribute)}>"
+        if key == "Ref":
+            return f"<{flatten_reference(value)}>"
+    return json.dumps(node, separators=(",", ":"))
+
+
+def wildcard_finding(scope: IConstruct, resource: str) -> str:
+    """The ID of the AwsSolutions IAM5 finding for a wildcard ``resource`` (a token or ARN)."""
+    return f"AwsSolutions-IAM5[Resource::{flatten_reference(Stack.of(scope).resolve(resource))}]"
+
+
+def acknowledge(scope: IConstruct, finding: str, reason: Reason) -> None:
+    """Acknowledge exactly one finding on ``scope`` and its children."""
+    Validations.of(scope).acknowledge(
+        Acknowledgment(id=finding, reason=f"[{reason.key}] {reason.text}")
+    )

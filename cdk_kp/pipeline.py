@@ -1,0 +1,242 @@
+"""KeyPhrasesPipeline: buckets, data-access role and workflow in one construct."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Names, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk_kp._validation import prefixes_overlap
+from cdk_kp.buckets import create_data_bucket, create_log_bucket
+from cdk_kp.compliance import JOB_ARNS, NO_RESOURCE_LEVEL, acknowledge, wildcard_finding
+from cdk_kp.data_access_role import (
+    KeyPhrasesDataAccessRole,
+    grant_data_access,
+    key_phrases_job_arn,
+)
+from cdk_kp.schedule import MAX_EXECUTION_SECONDS, PollSchedule
+from cdk_kp.workflow import KeyPhrasesWorkflow
+
+#: Added to the polling budget for the execution timeout: time for the calls themselves and
+#: their retries, so that the workflow's own budget (which stops the job) always fires first.
+EXECUTION_TIMEOUT_MARGIN = Duration.minutes(30)
+
+
+class KeyPhrasesPipeline(Construct):
+    """An Amazon Comprehend key phrase pipeline: buckets, data-access role and workflow.
+
+    By default it creates an input and an output bucket (SSE-S3, versioned, SSL only, public
+    access blocked, server access logs into a dedicated log bucket, retained when the stack is
+    deleted, never emptied by the library), a least-privilege data-access role, and a Standard
+    state machine running :class:`KeyPhrasesWorkflow` with logs at level ALL, X-Ray tracing and an
+    execution timeout of the polling budget plus 30 minutes.
+
+    Bring your own buckets or role with ``input_bucket``, ``output_bucket`` and
+    ``data_access_role``; the same least-privilege statements are added to a role you bring.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        input_bucket: s3.IBucket | None = None,
+        input_bucket_props: s3.BucketProps | None = None,
+        input_prefix: str = "",
+        output_bucket: s3.IBucket | None = None,
+        output_bucket_props: s3.BucketProps | None = None,
+        output_prefix: str = "",
+        data_access_role: iam.IRole | None = None,
+        language_code: str = "en",
+        input_format: str = "ONE_DOC_PER_LINE",
+        job_name_prefix: str = "key-phrases",
+        poll_schedule: PollSchedule | None = None,
+        execution_timeout: Duration | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        state_machine_name: str | None = None,
+    ) -> None:
+        """
+        :param input_bucket: where the documents are read from. Default: a bucket is created.
+        :param input_bucket_props: overrides for the created input bucket's secure defaults.
+            Not allowed together with ``input_bucket``.
+        :param input_prefix: key prefix the jobs read under (``""``: the whole bucket).
+            An execution's ``inputPrefix`` is relative to it.
+        :param output_bucket: where Comprehend writes results. Default: a bucket is created.
+        :param output_bucket_props: overrides for the created output bucket's secure defaults.
+            Not allowed together with ``output_bucket``.
+        :param output_prefix: key prefix the jobs write under (``""``: the whole bucket). Each
+            execution writes below ``<output_prefix><execution name>/``.
+        :param data_access_role: the role Comprehend assumes. Default: a
+            :class:`KeyPhrasesDataAccessRole` is created.
+        :param language_code: the default ``languageCode`` of an execution. Default: ``en``.
+        :param input_format: the default ``inputFormat``. Default: ``ONE_DOC_PER_LINE``.
+        :param job_name_prefix: default job names are ``<prefix>-<execution name>``.
+        :param poll_schedule: when to poll and for how long. Default: :class:`PollSchedule()`.
+        :param execution_timeout: the state machine's overall timeout. Default: the polling
+            budget plus 30 minutes. Must be longer than the polling budget.
+        :param log_retention: how long execution logs are kept. Default: one year.
+        :param state_machine_name: Default: a name CloudFormation generates.
+        """
+        super().__init__(scope, construct_id)
+        problems = []
+        if input_bucket is not None and input_bucket_props is not None:
+            problems.append("give input_bucket or input_bucket_props, not both")
+        if output_bucket is not None and output_bucket_props is not None:
+            problems.append("give output_bucket or output_bucket_props, not both")
+        if problems:
+            raise ValueError("; ".join(problems))
+        # Prefixes, language, format and job-name prefix are checked by the role and the
+        # workflow; what only the pipeline knows is checked here.
+        if (
+            input_bucket is not None
+            and output_bucket is not None
+            and input_bucket.bucket_name == output_bucket.bucket_name
+            and prefixes_overlap(input_prefix, output_prefix)
+        ):
+            raise ValueError(
+                "input_prefix and output_prefix must not overlap when input and output share a "
+                f"bucket (results would be read back as input); got input_prefix={input_prefix!r}, "
+                f"output_prefix={output_prefix!r}"
+            )
+        self.poll_schedule = poll_schedule or PollSchedule()
+        budget = self.poll_schedule.timeout_seconds
+        if execution_timeout is None:
+            execution_timeout = Duration.seconds(budget + EXECUTION_TIMEOUT_MARGIN.to_seconds())
+        timeout_seconds = execution_timeout.to_seconds()
+        if timeout_seconds <= budget:
+            raise ValueError(
+                f"execution_timeout must be longer than poll_schedule.timeout ({budget} s) so the "
+                f"workflow can stop the job before the execution ends; got {timeout_seconds} s"
+            )
+        if timeout_seconds > MAX_EXECUTION_SECONDS:
+            raise ValueError(
+                f"execution_timeout must be at most {MAX_EXECUTION_SECONDS} s (one year); "
+                f"got {timeout_seconds} s"
+            )
+
+        #: The bucket receiving server access logs of the created buckets (``None`` when the
+        #: library created no bucket).
+        self.access_log_bucket: s3.Bucket | None = None
+        if input_bucket is None or output_bucket is None:
+            self.access_log_bucket = create_log_bucket(self, "AccessLogBucket")
+        if input_bucket is None:
+            assert self.access_log_bucket is not None
+            input_bucket = create_data_bucket(
+                self,
+                "InputBucket",
+                props=input_bucket_props,
+                log_bucket=self.access_log_bucket,
+                log_prefix="input-bucket/",
+            )
+        if output_bucket is None:
+            assert self.access_log_bucket is not None
+            output_bucket = create_data_bucket(
+                self,
+                "OutputBucket",
+                props=output_bucket_props,
+                log_bucket=self.access_log_bucket,
+                log_prefix="output-bucket/",
+            )
+        #: The bucket documents are read from (created or given).
+        self.input_bucket: s3.IBucket = input_bucket
+        #: The bucket Comprehend writes to (created or given).
+        self.output_bucket: s3.IBucket = output_bucket
+        self.input_prefix = input_prefix
+        self.output_prefix = output_prefix
+
+        if data_access_role is None:
+            data_access_role = KeyPhrasesDataAccessRole(
+                self,
+                "DataAccessRole",
+                input_bucket=input_bucket,
+                input_prefix=input_prefix,
+                output_bucket=output_bucket,
+                output_prefix=output_prefix,
+            )
+        else:
+            grant_data_access(
+                data_access_role,
+                input_bucket=input_bucket,
+                input_prefix=input_prefix,
+                output_bucket=output_bucket,
+                output_prefix=output_prefix,
+            )
+        #: The role Comprehend assumes (created or given).
+        self.data_access_role: iam.IRole = data_access_role
+
+        #: The workflow fragment the state machine runs.
+        self.workflow = KeyPhrasesWorkflow(
+            self,
+            "Workflow",
+            input_bucket=input_bucket,
+            input_prefix=input_prefix,
+            output_bucket=output_bucket,
+            output_prefix=output_prefix,
+            data_access_role=data_access_role,
+            language_code=language_code,
+            input_format=input_format,
+            job_name_prefix=job_name_prefix,
+            poll_schedule=self.poll_schedule,
+        )
+        #: The log group receiving the state machine's execution logs.
+        self.log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name="/aws/vendedlogs/states/"
+            + Names.unique_resource_name(self, max_length=200, separator="-"),
+            retention=log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        #: The Standard state machine running the workflow.
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=state_machine_name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(self.workflow),
+            timeout=execution_timeout,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+        )
+        acknowledge(
+            self.state_machine.role,
+            wildcard_finding(self, key_phrases_job_arn(self)),
+            JOB_ARNS,
+        )
+        acknowledge(self.state_machine.role, "AwsSolutions-IAM5[Resource::*]", NO_RESOURCE_LEVEL)
+
+    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to start executions of the pipeline's state machine."""
+        return self.state_machine.grant_start_execution(grantee)
+
+    def grant_write_input(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to put objects under the input prefix, and nowhere else."""
+        return self.input_bucket.grant_put(grantee, f"{self.input_prefix}*")
+
+    def grant_read_output(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to read objects under the output prefix."""
+        return self.output_bucket.grant_read(grantee, f"{self.output_prefix}*")
+
+    def metric_failed(
+        self, *, period: Duration | None = None, statistic: str | None = None
+    ) -> cloudwatch.Metric:
+        """Executions that failed (``ExecutionsFailed``). Default: sum over 5 minutes."""
+        return self.state_machine.metric_failed(period=period, statistic=statistic)
+
+    def metric_succeeded(
+        self, *, period: Duration | None = None, statistic: str | None = None
+    ) -> cloudwatch.Metric:
+        """Executions that succeeded (``ExecutionsSucceeded``). Default: sum over 5 minutes."""
+        return self.state_machine.metric_succeeded(period=period, statistic=statistic)
+
+    def metric_time(
+        self, *, period: Duration | None = None, statistic: str | None = None
+    ) -> cloudwatch.Metric:
+        """Execution run time (``ExecutionTime``). Default: average over 5 minutes."""
+        return self.state_machine.metric_time(period=period, statistic=statistic)

@@ -1,0 +1,103 @@
+"""The polling schedule: how long the workflow waits before each DescribeKeyPhrasesDetectionJob."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from aws_cdk import Duration
+
+#: Step Functions Standard: at most 25,000 events in one execution's history.
+HISTORY_EVENT_LIMIT = 25_000
+#: Events one poll adds: Wait entered/exited, Task entered/scheduled/started/succeeded/exited,
+#: Choice entered/exited.
+EVENTS_PER_POLL = 9
+#: Events kept back for everything else: defaults, validation, start, stop, and retries of
+#: throttled calls (each retry adds about four).
+RESERVED_EVENTS = 1_000
+#: The most polls one execution can make without running into the history limit.
+MAX_POLLS = (HISTORY_EVENT_LIMIT - RESERVED_EVENTS) // EVENTS_PER_POLL
+
+#: A Standard execution runs at most one year; the workflow keeps this much of it spare.
+MAX_EXECUTION_SECONDS = 365 * 24 * 3600
+
+
+def _whole_seconds(name: str, value: Duration) -> int:
+    seconds = value.to_seconds()
+    if seconds != int(seconds) or seconds <= 0:
+        raise ValueError(f"{name} must be a positive whole number of seconds; got {seconds} s")
+    return int(seconds)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollSchedule:
+    """When the workflow looks at a running job, and for how long it keeps looking.
+
+    The first wait is ``initial_interval``. Waits stay at ``initial_interval`` until
+    ``backoff_rate - 1`` of the time already spent waiting is longer; from then on each wait is
+    ``backoff_rate`` times the one before, until ``max_interval``. So a job that ends after ``d``
+    seconds is noticed at most ``max(initial_interval, min((backoff_rate - 1) * d, max_interval))``
+    seconds late, while a long job costs few polls.
+
+    When the waits add up to ``timeout`` the workflow stops the job and fails with
+    ``KeyPhrasesJobTimedOut``. The schedule is computed at synth time, so it costs no state
+    transitions to follow.
+
+    Defaults: first poll after 1 minute, waits growing by 20 % up to 10 minutes, 24 hours in all
+    (about 157 polls, 471 state transitions and 1,400 history events for a job that runs that
+    long).
+    """
+
+    initial_interval: Duration = field(default_factory=lambda: Duration.minutes(1))
+    backoff_rate: float = 1.2
+    max_interval: Duration = field(default_factory=lambda: Duration.minutes(10))
+    timeout: Duration = field(default_factory=lambda: Duration.hours(24))
+
+    def __post_init__(self) -> None:
+        initial = _whole_seconds("initial_interval", self.initial_interval)
+        maximum = _whole_seconds("max_interval", self.max_interval)
+        budget = _whole_seconds("timeout", self.timeout)
+        if not math.isfinite(self.backoff_rate) or self.backoff_rate < 1:
+            raise ValueError(f"backoff_rate must be at least 1; got {self.backoff_rate!r}")
+        if initial > maximum:
+            raise ValueError(
+                "initial_interval must not be longer than max_interval; "
+                f"got {initial} s > {maximum} s"
+            )
+        if budget < initial:
+            raise ValueError(
+                f"timeout must be at least initial_interval ({initial} s); got {budget} s"
+            )
+        if budget > MAX_EXECUTION_SECONDS // 2:
+            raise ValueError(
+                f"timeout must be at most {MAX_EXECUTION_SECONDS // 2} s (half the one-year "
+                f"limit of a Standard execution); got {budget} s"
+            )
+        polls = len(self.waits)
+        if polls > MAX_POLLS:
+            raise ValueError(
+                f"timeout of {budget} s needs {polls} polls with this schedule, more than the "
+                f"{MAX_POLLS} that fit in Step Functions' {HISTORY_EVENT_LIMIT:,}-event history; "
+                f"raise max_interval or backoff_rate, or shorten timeout"
+            )
+
+    @cached_property
+    def waits(self) -> tuple[int, ...]:
+        """The wait before each poll, in seconds; they add up to ``timeout`` exactly."""
+        initial = int(self.initial_interval.to_seconds())
+        maximum = int(self.max_interval.to_seconds())
+        budget = int(self.timeout.to_seconds())
+        waits: list[int] = []
+        elapsed = 0
+        while elapsed < budget and len(waits) <= MAX_POLLS:
+            wait = max(initial, math.floor((self.backoff_rate - 1) * elapsed + 1e-9))
+            wait = min(wait, maximum, budget - elapsed)
+            waits.append(wait)
+            elapsed += wait
+        return tuple(waits)
+
+    @property
+    def timeout_seconds(self) -> int:
+        """The budget in whole seconds."""
+        return int(self.timeout.to_seconds())

@@ -1,0 +1,418 @@
+"""The key phrase workflow: validate the request, start the job, poll it to the end."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from cdk_kp._validation import (
+    INPUT_FORMATS,
+    INPUT_PREFIX_MAX_LENGTH,
+    LANGUAGE_CODES,
+    OUTPUT_PREFIX_MAX_LENGTH,
+    check_choice,
+    check_job_name_prefix,
+    check_key_prefix,
+)
+from cdk_kp.data_access_role import COMPREHEND_PRINCIPAL, key_phrases_job_arn
+from cdk_kp.schedule import PollSchedule
+
+#: Error names a caller can catch.
+JOB_FAILED = "KeyPhrasesJobFailed"
+JOB_STOPPED = "KeyPhrasesJobStopped"
+JOB_TIMED_OUT = "KeyPhrasesJobTimedOut"
+INVALID_INPUT = "InvalidExecutionInput"
+POLLING_FAILED = "KeyPhrasesPollingFailed"
+
+#: Errors of every Comprehend call that are worth another try.
+RETRYABLE_ERRORS = (
+    "Comprehend.TooManyRequestsException",
+    "Comprehend.InternalServerException",
+)
+#: Stop answers these when the job has already ended or is gone: nothing left to stop.
+STOP_NOTHING_TO_STOP = (
+    "Comprehend.InvalidRequestException",
+    "Comprehend.JobNotFoundException",
+)
+
+#: Workflow variables the fragment owns. They are assigned by the start task before they are
+#: read, so running the fragment twice in one execution is safe; do not assign them yourself.
+VAR_SCHEDULE = "keyPhrasesSchedule"
+VAR_POLLS = "keyPhrasesPolls"
+VAR_WAIT = "keyPhrasesWait"
+
+#: Job statuses of the API.
+FINAL_OK = "COMPLETED"
+FINAL_FAILED = "FAILED"
+FINAL_STOPPED = "STOPPED"
+
+
+def comprehend_retry(state: tasks.CallAwsService) -> None:
+    """Retry throttling and internal errors with exponential backoff and full jitter."""
+    state.add_retry(
+        errors=list(RETRYABLE_ERRORS),
+        interval=Duration.seconds(2),
+        backoff_rate=2.0,
+        max_attempts=6,
+        max_delay=Duration.seconds(60),
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+
+
+def _one_of(path: str, values: tuple[str, ...]) -> sfn.Condition:
+    return sfn.Condition.or_(*(sfn.Condition.string_equals(path, v) for v in values))
+
+
+def _invalid_field_cause(field: str, expectation: str) -> str:
+    # JsonToString shows the value as JSON whatever its type (string, number, object, null).
+    return sfn.JsonPath.format(
+        f"{field} {expectation}; got {{}}",
+        sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(f"$.request.{field}")),
+    )
+
+
+class KeyPhrasesWorkflow(sfn.StateMachineFragment):
+    """Start an asynchronous key phrase detection job and poll it until it ends.
+
+    A chainable fragment, so it can run inside any JSONPath state machine. It reads its request
+    from the state input (every field optional, defaults from the props)::
+
+        {"inputPrefix": "batch-1/", "languageCode": "en",
+         "inputFormat": "ONE_DOC_PER_LINE", "jobName": "my-job"}
+
+    and on success outputs::
+
+        {"jobId", "jobArn", "jobStatus": "COMPLETED", "inputS3Uri", "outputS3Uri", "languageCode"}
+
+    It fails with ``InvalidExecutionInput`` before any job starts when the request is invalid,
+    ``KeyPhrasesJobFailed`` (Comprehend's message in the cause), ``KeyPhrasesJobStopped``,
+    or ``KeyPhrasesJobTimedOut`` once ``poll_schedule.timeout`` is spent (the job is stopped
+    first). If polling fails for any other reason (Describe still failing after its retries)
+    the job is stopped and the fragment fails with ``KeyPhrasesPollingFailed``, the original
+    error and cause in its cause.
+
+    The state machine that runs it needs no extra permissions: the fragment's tasks add them
+    (Start, Describe and Stop on key phrase jobs only; ``iam:PassRole`` on the data-access role,
+    only to Comprehend).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        input_bucket: s3.IBucket,
+        output_bucket: s3.IBucket,
+        data_access_role: iam.IRole,
+        input_prefix: str = "",
+        output_prefix: str = "",
+        language_code: str = "en",
+        input_format: str = "ONE_DOC_PER_LINE",
+        job_name_prefix: str = "key-phrases",
+        poll_schedule: PollSchedule | None = None,
+    ) -> None:
+        check_key_prefix("input_prefix", input_prefix, INPUT_PREFIX_MAX_LENGTH)
+        check_key_prefix("output_prefix", output_prefix, OUTPUT_PREFIX_MAX_LENGTH)
+        check_choice("language_code", language_code, LANGUAGE_CODES)
+        check_choice("input_format", input_format, INPUT_FORMATS)
+        check_job_name_prefix("job_name_prefix", job_name_prefix)
+        super().__init__(scope, construct_id)
+
+        self.poll_schedule = poll_schedule or PollSchedule()
+        waits = list(self.poll_schedule.waits)
+        budget = self.poll_schedule.timeout_seconds
+        job_arns = [key_phrases_job_arn(self)]
+
+        apply_defaults = sfn.Pass(
+            self,
+            "ApplyDefaults",
+            comment="Defaults from the construct's props; the input overrides them field by field.",
+            parameters={
+                "defaults": {
+                    "inputPrefix": "",
+                    "languageCode": language_code,
+                    "inputFormat": input_format,
+                    "jobName": sfn.JsonPath.format(
+                        f"{job_name_prefix}-{{}}", sfn.JsonPath.string_at("$$.Execution.Name")
+                    ),
+                },
+                "input": sfn.JsonPath.entire_payload,
+                "target": {
+                    "inputRoot": f"s3://{input_bucket.bucket_name}/{input_prefix}",
+                    "outputRoot": f"s3://{output_bucket.bucket_name}/{output_prefix}",
+                },
+            },
+        )
+        resolve_request = sfn.Pass(
+            self,
+            "ResolveRequest",
+            parameters={
+                "request": sfn.JsonPath.json_merge(
+                    sfn.JsonPath.object_at("$.defaults"), sfn.JsonPath.object_at("$.input")
+                ),
+                "target": sfn.JsonPath.object_at("$.target"),
+            },
+        )
+
+        def invalid(state_id: str, field: str, expectation: str) -> sfn.Fail:
+            return sfn.Fail(
+                self,
+                state_id,
+                error=INVALID_INPUT,
+                cause_path=_invalid_field_cause(field, expectation),
+            )
+
+        prefix = "$.request.inputPrefix"
+        validate = (
+            sfn.Choice(self, "ValidateRequest")
+            .when(
+                sfn.Condition.not_(_one_of("$.request.languageCode", LANGUAGE_CODES)),
+                invalid(
+                    "InvalidLanguageCode",
+                    "languageCode",
+                    f"must be one of {', '.join(LANGUAGE_CODES)}",
+                ),
+            )
+            .when(
+                sfn.Condition.not_(_one_of("$.request.inputFormat", INPUT_FORMATS)),
+                invalid(
+                    "InvalidInputFormat",
+                    "inputFormat",
+                    f"must be one of {', '.join(INPUT_FORMATS)}",
+                ),
+            )
+            .when(
+                sfn.Condition.or_(
+                    sfn.Condition.not_(sfn.Condition.is_string(prefix)),
+                    sfn.Condition.string_matches(prefix, "/*"),
+                    sfn.Condition.string_equals(prefix, ".."),
+                    sfn.Condition.string_matches(prefix, "../*"),
+                    sfn.Condition.string_matches(prefix, "*/../*"),
+                    sfn.Condition.string_matches(prefix, "*/.."),
+                ),
+                invalid(
+                    "InvalidInputPrefix",
+                    "inputPrefix",
+                    "must be a key prefix relative to the configured input prefix, "
+                    "with no leading slash and no .. segment",
+                ),
+            )
+            .when(
+                sfn.Condition.or_(
+                    sfn.Condition.not_(sfn.Condition.is_string("$.request.jobName")),
+                    sfn.Condition.string_equals("$.request.jobName", ""),
+                ),
+                invalid("InvalidJobName", "jobName", "must be a non-empty string"),
+            )
+        )
+
+        start = tasks.CallAwsService(
+            self,
+            "StartJob",
+            comment="The token is a hash of the execution and the request: a retried or "
+            "redriven start returns the job the first attempt created.",
+            service="comprehend",
+            action="startKeyPhrasesDetectionJob",
+            iam_action="comprehend:StartKeyPhrasesDetectionJob",
+            iam_resources=job_arns,
+            additional_iam_statements=[
+                iam.PolicyStatement(
+                    actions=["iam:PassRole"],
+                    resources=[data_access_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": COMPREHEND_PRINCIPAL}},
+                )
+            ],
+            parameters={
+                "InputDataConfig": {
+                    "S3Uri": sfn.JsonPath.format(
+                        "{}{}",
+                        sfn.JsonPath.string_at("$.target.inputRoot"),
+                        sfn.JsonPath.string_at("$.request.inputPrefix"),
+                    ),
+                    "InputFormat": sfn.JsonPath.string_at("$.request.inputFormat"),
+                },
+                "OutputDataConfig": {
+                    "S3Uri": sfn.JsonPath.format(
+                        "{}{}/",
+                        sfn.JsonPath.string_at("$.target.outputRoot"),
+                        sfn.JsonPath.string_at("$$.Execution.Name"),
+                    ),
+                },
+                "DataAccessRoleArn": data_access_role.role_arn,
+                "LanguageCode": sfn.JsonPath.string_at("$.request.languageCode"),
+                "JobName": sfn.JsonPath.string_at("$.request.jobName"),
+                "ClientRequestToken": sfn.JsonPath.hash(
+                    sfn.JsonPath.format(
+                        "{}|{}",
+                        sfn.JsonPath.string_at("$$.Execution.Id"),
+                        sfn.JsonPath.json_to_string(sfn.JsonPath.entire_payload),
+                    ),
+                    "SHA-256",
+                ),
+            },
+            result_selector={
+                "job": {
+                    "JobId": sfn.JsonPath.string_at("$.JobId"),
+                    "JobArn": sfn.JsonPath.string_at("$.JobArn"),
+                    "JobStatus": sfn.JsonPath.string_at("$.JobStatus"),
+                }
+            },
+            assign={VAR_SCHEDULE: waits, VAR_POLLS: 0, VAR_WAIT: waits[0]},
+        )
+        comprehend_retry(start)
+
+        wait = sfn.Wait(self, "WaitForJob", time=sfn.WaitTime.seconds_path(f"${VAR_WAIT}"))
+        describe = tasks.CallAwsService(
+            self,
+            "DescribeJob",
+            service="comprehend",
+            action="describeKeyPhrasesDetectionJob",
+            iam_action="comprehend:DescribeKeyPhrasesDetectionJob",
+            iam_resources=job_arns,
+            parameters={"JobId": sfn.JsonPath.string_at("$.job.JobId")},
+            result_selector={"job": sfn.JsonPath.object_at("$.KeyPhrasesDetectionJobProperties")},
+            assign={f"{VAR_POLLS}.$": f"States.MathAdd(${VAR_POLLS}, 1)"},
+        )
+        comprehend_retry(describe)
+
+        def stop_job(state_id: str) -> tasks.CallAwsService:
+            stop = tasks.CallAwsService(
+                self,
+                state_id,
+                service="comprehend",
+                action="stopKeyPhrasesDetectionJob",
+                iam_action="comprehend:StopKeyPhrasesDetectionJob",
+                iam_resources=job_arns,
+                parameters={"JobId": sfn.JsonPath.string_at("$.job.JobId")},
+                result_path=sfn.JsonPath.DISCARD,
+            )
+            comprehend_retry(stop)
+            return stop
+
+        timed_out = sfn.Fail(
+            self,
+            "JobTimedOut",
+            error=JOB_TIMED_OUT,
+            cause_path=sfn.JsonPath.format(
+                f"Comprehend job {{}} was still running after the {budget} s budget; "
+                "it was asked to stop",
+                sfn.JsonPath.string_at("$.job.JobId"),
+            ),
+        )
+        stop_timed_out = stop_job("StopTimedOutJob")
+        stop_timed_out.add_catch(
+            timed_out, errors=list(STOP_NOTHING_TO_STOP), result_path=sfn.JsonPath.DISCARD
+        )
+        stop_timed_out.next(timed_out)
+
+        polling_error = sfn.Fail(
+            self,
+            "PollingFailed",
+            error=POLLING_FAILED,
+            cause_path=sfn.JsonPath.format(
+                "Polling Comprehend job {} failed with {}: {}; the job was asked to stop",
+                sfn.JsonPath.string_at("$.job.JobId"),
+                sfn.JsonPath.string_at("$.error.Error"),
+                sfn.JsonPath.string_at("$.error.Cause"),
+            ),
+        )
+        stop_after_error = stop_job("StopJobAfterError")
+        stop_after_error.add_catch(
+            polling_error, errors=list(STOP_NOTHING_TO_STOP), result_path=sfn.JsonPath.DISCARD
+        )
+        stop_after_error.next(polling_error)
+        describe.add_catch(stop_after_error, errors=["States.ALL"], result_path="$.error")
+
+        completed = sfn.Pass(
+            self,
+            "JobCompleted",
+            parameters={
+                "jobId": sfn.JsonPath.string_at("$.job.JobId"),
+                "jobArn": sfn.JsonPath.string_at("$.job.JobArn"),
+                "jobStatus": sfn.JsonPath.string_at("$.job.JobStatus"),
+                "inputS3Uri": sfn.JsonPath.string_at("$.job.InputDataConfig.S3Uri"),
+                "outputS3Uri": sfn.JsonPath.string_at("$.job.OutputDataConfig.S3Uri"),
+                "languageCode": sfn.JsonPath.string_at("$.job.LanguageCode"),
+            },
+        )
+        status = "$.job.JobStatus"
+        job_status = (
+            sfn.Choice(
+                self,
+                "CheckJobStatus",
+                comment="Still running (or a status this version does not know): wait the next "
+                "interval of the schedule, unless the budget is spent.",
+                # A Choice state's own Assign applies when it takes its Default branch.
+                assign={f"{VAR_WAIT}.$": f"States.ArrayGetItem(${VAR_SCHEDULE}, ${VAR_POLLS})"},
+            )
+            .when(sfn.Condition.string_equals(status, FINAL_OK), completed)
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.string_equals(status, FINAL_FAILED),
+                    sfn.Condition.is_present("$.job.Message"),
+                ),
+                sfn.Fail(
+                    self,
+                    "JobFailed",
+                    error=JOB_FAILED,
+                    cause_path=sfn.JsonPath.format(
+                        "Comprehend job {} failed: {}",
+                        sfn.JsonPath.string_at("$.job.JobId"),
+                        sfn.JsonPath.string_at("$.job.Message"),
+                    ),
+                ),
+            )
+            .when(
+                sfn.Condition.string_equals(status, FINAL_FAILED),
+                sfn.Fail(
+                    self,
+                    "JobFailedWithoutMessage",
+                    error=JOB_FAILED,
+                    cause_path=sfn.JsonPath.format(
+                        "Comprehend job {} failed without a message",
+                        sfn.JsonPath.string_at("$.job.JobId"),
+                    ),
+                ),
+            )
+            .when(
+                sfn.Condition.string_equals(status, FINAL_STOPPED),
+                sfn.Fail(
+                    self,
+                    "JobStopped",
+                    error=JOB_STOPPED,
+                    cause_path=sfn.JsonPath.format(
+                        "Comprehend job {} was stopped", sfn.JsonPath.string_at("$.job.JobId")
+                    ),
+                ),
+            )
+            .when(
+                sfn.Condition.number_greater_than_equals(f"${VAR_POLLS}", len(waits)),
+                stop_timed_out,
+            )
+            .otherwise(wait)
+        )
+
+        apply_defaults.next(resolve_request).next(validate)
+        validate.otherwise(start)
+        start.next(wait).next(describe).next(job_status)
+
+        self._start_state: sfn.State = apply_defaults
+        self._end_states: list[sfn.INextable] = [completed]
+        #: The StartKeyPhrasesDetectionJob task, for adding catches or reading its role policy.
+        self.start_task = start
+        #: The DescribeKeyPhrasesDetectionJob task.
+        self.describe_task = describe
+
+    @property
+    def start_state(self) -> sfn.State:
+        """The first state of the fragment (applies the defaults)."""
+        return self._start_state
+
+    @property
+    def end_states(self) -> list[sfn.INextable]:
+        """The state that ends the fragment on success, for chaining what comes next."""
+        return self._end_states
