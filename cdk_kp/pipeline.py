@@ -12,12 +12,8 @@ from constructs import Construct
 
 from cdk_kp._validation import prefixes_overlap
 from cdk_kp.buckets import create_data_bucket, create_log_bucket
-from cdk_kp.compliance import JOB_ARNS, NO_RESOURCE_LEVEL, acknowledge, wildcard_finding
-from cdk_kp.data_access_role import (
-    KeyPhrasesDataAccessRole,
-    grant_data_access,
-    key_phrases_job_arn,
-)
+from cdk_kp.compliance import NO_RESOURCE_LEVEL, acknowledge
+from cdk_kp.data_access_role import KeyPhrasesDataAccessRole, grant_data_access
 from cdk_kp.schedule import MAX_EXECUTION_SECONDS, PollSchedule
 from cdk_kp.workflow import KeyPhrasesWorkflow
 
@@ -204,11 +200,7 @@ class KeyPhrasesPipeline(Construct):
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
             ),
         )
-        acknowledge(
-            self.state_machine.role,
-            wildcard_finding(self, key_phrases_job_arn(self)),
-            JOB_ARNS,
-        )
+        self.workflow.acknowledge_job_wildcard(self.state_machine.role)
         acknowledge(self.state_machine.role, "AwsSolutions-IAM5[Resource::*]", NO_RESOURCE_LEVEL)
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:

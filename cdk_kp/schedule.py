@@ -24,7 +24,7 @@ MAX_EXECUTION_SECONDS = 365 * 24 * 3600
 
 
 def _whole_seconds(name: str, value: Duration) -> int:
-    seconds = value.to_seconds()
+    seconds = value.to_seconds(integral=False)
     if seconds != int(seconds) or seconds <= 0:
         raise ValueError(f"{name} must be a positive whole number of seconds; got {seconds} s")
     return int(seconds)

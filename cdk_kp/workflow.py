@@ -18,6 +18,7 @@ from cdk_kp._validation import (
     check_job_name_prefix,
     check_key_prefix,
 )
+from cdk_kp.compliance import JOB_ARNS, acknowledge, wildcard_finding
 from cdk_kp.data_access_role import COMPREHEND_PRINCIPAL, key_phrases_job_arn
 from cdk_kp.schedule import PollSchedule
 
@@ -406,6 +407,12 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
         self.start_task = start
         #: The DescribeKeyPhrasesDetectionJob task.
         self.describe_task = describe
+
+    def acknowledge_job_wildcard(self, role: iam.IRole) -> None:
+        """Acknowledge, on ``role``, cdk-nag's AwsSolutions-IAM5 finding for the
+        ``key-phrases-detection-job/*`` resource the fragment's tasks grant (job IDs exist only
+        at run time). Call it with the role of the state machine that runs the fragment."""
+        acknowledge(role, wildcard_finding(role, key_phrases_job_arn(self)), JOB_ARNS)
 
     @property
     def start_state(self) -> sfn.State:
