@@ -1,0 +1,1 @@
+"""cdk_kp test suite."""

@@ -1,0 +1,99 @@
+"""Shared fixtures: each template is synthesized once per test session and reused."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+
+from cdk_kp import KeyPhrasesPipeline, KeyPhrasesStack
+
+# moto and boto3 need credentials and a region; these are fake and never leave the process.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SECURITY_TOKEN="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The context `cdk synth` uses (feature flags of a new app), so tests see what users deploy.
+CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+
+BYO_INPUT_BUCKET = "corp-documents"
+BYO_OUTPUT_BUCKET = "corp-key-phrases"
+BYO_ROLE_ARN = "arn:aws:iam::111122223333:role/corp-comprehend-access"
+
+
+def new_app(*, validation: bool = False, context: dict[str, Any] | None = None) -> cdk.App:
+    """An app with cdk.json's context. CDK's built-in CloudFormation validation (about 2.4 s a
+    synth) is on only where a test asks for it; the bundled stack's fixture keeps it on."""
+    return cdk.App(
+        context=CDK_CONTEXT if context is None else context,
+        builtin_cloud_formation_validation=validation,
+    )
+
+
+class ByoStack(cdk.Stack):
+    """A user's stack: their own buckets and role, prefixes inside them."""
+
+    def __init__(self, scope: cdk.App, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.input_bucket = s3.Bucket.from_bucket_name(self, "Documents", BYO_INPUT_BUCKET)
+        self.output_bucket = s3.Bucket.from_bucket_name(self, "Results", BYO_OUTPUT_BUCKET)
+        self.role = iam.Role.from_role_arn(self, "AccessRole", BYO_ROLE_ARN)
+        self.pipeline = KeyPhrasesPipeline(
+            self,
+            "Pipeline",
+            input_bucket=self.input_bucket,
+            input_prefix="incoming/",
+            output_bucket=self.output_bucket,
+            output_prefix="key-phrases/",
+            data_access_role=self.role,
+            language_code="de",
+            input_format="ONE_DOC_PER_FILE",
+        )
+
+
+@pytest.fixture(scope="session")
+def bundled_stack() -> KeyPhrasesStack:
+    """The bundled app's stack, synthesized with CDK's built-in validation on (as `cdk synth`)."""
+    app = new_app(validation=True)
+    stack = KeyPhrasesStack(app, "KeyPhrasesStack")
+    app.synth()
+    return stack
+
+
+@pytest.fixture(scope="session")
+def bundled_template(bundled_stack: KeyPhrasesStack) -> Template:
+    return Template.from_stack(bundled_stack)
+
+
+@pytest.fixture(scope="session")
+def byo_stack() -> ByoStack:
+    return ByoStack(new_app(), "ByoStack")
+
+
+@pytest.fixture(scope="session")
+def byo_template(byo_stack: ByoStack) -> Template:
+    return Template.from_stack(byo_stack)
+
+
+def resources_of(template: Template, resource_type: str) -> Mapping[str, Mapping[str, Any]]:
+    found: Mapping[str, Mapping[str, Any]] = template.find_resources(resource_type)
+    return found
+
+
+def only_resource(template: Template, resource_type: str) -> tuple[str, Mapping[str, Any]]:
+    found = resources_of(template, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.items()))
