@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -29,11 +31,15 @@ JOB_TIMED_OUT = "KeyPhrasesJobTimedOut"
 INVALID_INPUT = "InvalidExecutionInput"
 POLLING_FAILED = "KeyPhrasesPollingFailed"
 
-#: Errors of every Comprehend call that are worth another try.
-RETRYABLE_ERRORS = (
-    "Comprehend.TooManyRequestsException",
-    "Comprehend.InternalServerException",
-)
+#: Errors worth another try, per Comprehend operation: throttling and internal errors, as far
+#: as the operation can raise them (botocore's model lists no throttling for Stop).
+THROTTLED = "Comprehend.TooManyRequestsException"
+INTERNAL_ERROR = "Comprehend.InternalServerException"
+RETRYABLE_ERRORS: dict[str, tuple[str, ...]] = {
+    "startKeyPhrasesDetectionJob": (THROTTLED, INTERNAL_ERROR),
+    "describeKeyPhrasesDetectionJob": (THROTTLED, INTERNAL_ERROR),
+    "stopKeyPhrasesDetectionJob": (INTERNAL_ERROR,),
+}
 #: Stop answers these when the job has already ended or is gone: nothing left to stop.
 STOP_NOTHING_TO_STOP = (
     "Comprehend.InvalidRequestException",
@@ -52,16 +58,28 @@ FINAL_FAILED = "FAILED"
 FINAL_STOPPED = "STOPPED"
 
 
-def comprehend_retry(state: tasks.CallAwsService) -> None:
-    """Retry throttling and internal errors with exponential backoff and full jitter."""
+def comprehend_call(
+    scope: Construct, state_id: str, action: str, **props: Any
+) -> tasks.CallAwsService:
+    """A Comprehend SDK task that retries its retryable errors with exponential backoff (2 s
+    doubling, at most 60 s, six retries) and full jitter."""
+    state = tasks.CallAwsService(
+        scope,
+        state_id,
+        service="comprehend",
+        action=action,
+        iam_action="comprehend:" + action[0].upper() + action[1:],
+        **props,
+    )
     state.add_retry(
-        errors=list(RETRYABLE_ERRORS),
+        errors=list(RETRYABLE_ERRORS[action]),
         interval=Duration.seconds(2),
         backoff_rate=2.0,
         max_attempts=6,
         max_delay=Duration.seconds(60),
         jitter_strategy=sfn.JitterType.FULL,
     )
+    return state
 
 
 def _one_of(path: str, values: tuple[str, ...]) -> sfn.Condition:
@@ -211,14 +229,12 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
             )
         )
 
-        start = tasks.CallAwsService(
+        start = comprehend_call(
             self,
             "StartJob",
+            "startKeyPhrasesDetectionJob",
             comment="The token is a hash of the execution and the request: a retried or "
             "redriven start returns the job the first attempt created.",
-            service="comprehend",
-            action="startKeyPhrasesDetectionJob",
-            iam_action="comprehend:StartKeyPhrasesDetectionJob",
             iam_resources=job_arns,
             additional_iam_statements=[
                 iam.PolicyStatement(
@@ -264,35 +280,27 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
             },
             assign={VAR_SCHEDULE: waits, VAR_POLLS: 0, VAR_WAIT: waits[0]},
         )
-        comprehend_retry(start)
 
         wait = sfn.Wait(self, "WaitForJob", time=sfn.WaitTime.seconds_path(f"${VAR_WAIT}"))
-        describe = tasks.CallAwsService(
+        describe = comprehend_call(
             self,
             "DescribeJob",
-            service="comprehend",
-            action="describeKeyPhrasesDetectionJob",
-            iam_action="comprehend:DescribeKeyPhrasesDetectionJob",
+            "describeKeyPhrasesDetectionJob",
             iam_resources=job_arns,
             parameters={"JobId": sfn.JsonPath.string_at("$.job.JobId")},
             result_selector={"job": sfn.JsonPath.object_at("$.KeyPhrasesDetectionJobProperties")},
             assign={f"{VAR_POLLS}.$": f"States.MathAdd(${VAR_POLLS}, 1)"},
         )
-        comprehend_retry(describe)
 
         def stop_job(state_id: str) -> tasks.CallAwsService:
-            stop = tasks.CallAwsService(
+            return comprehend_call(
                 self,
                 state_id,
-                service="comprehend",
-                action="stopKeyPhrasesDetectionJob",
-                iam_action="comprehend:StopKeyPhrasesDetectionJob",
+                "stopKeyPhrasesDetectionJob",
                 iam_resources=job_arns,
                 parameters={"JobId": sfn.JsonPath.string_at("$.job.JobId")},
                 result_path=sfn.JsonPath.DISCARD,
             )
-            comprehend_retry(stop)
-            return stop
 
         timed_out = sfn.Fail(
             self,

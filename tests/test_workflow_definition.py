@@ -18,14 +18,19 @@ from .conftest import new_app
 from .definitions import definitions_in
 
 SDK = "arn:aws:states:::aws-sdk:comprehend:"
-RETRY = {
-    "ErrorEquals": ["Comprehend.TooManyRequestsException", "Comprehend.InternalServerException"],
+BACKOFF = {
     "IntervalSeconds": 2,
     "MaxAttempts": 6,
     "BackoffRate": 2,
     "MaxDelaySeconds": 60,
     "JitterStrategy": "FULL",
 }
+THROTTLED_OR_INTERNAL = [
+    "Comprehend.TooManyRequestsException",
+    "Comprehend.InternalServerException",
+]
+# StopKeyPhrasesDetectionJob cannot raise TooManyRequestsException (botocore's model).
+INTERNAL_ONLY = ["Comprehend.InternalServerException"]
 NOTHING_TO_STOP = ["Comprehend.InvalidRequestException", "Comprehend.JobNotFoundException"]
 
 
@@ -151,17 +156,17 @@ def test_failed_job_cause_carries_comprehends_message(states):
 
 
 @pytest.mark.parametrize(
-    ("state", "action"),
+    ("state", "action", "retried"),
     [
-        ("StartJob", "startKeyPhrasesDetectionJob"),
-        ("DescribeJob", "describeKeyPhrasesDetectionJob"),
-        ("StopTimedOutJob", "stopKeyPhrasesDetectionJob"),
-        ("StopJobAfterError", "stopKeyPhrasesDetectionJob"),
+        ("StartJob", "startKeyPhrasesDetectionJob", THROTTLED_OR_INTERNAL),
+        ("DescribeJob", "describeKeyPhrasesDetectionJob", THROTTLED_OR_INTERNAL),
+        ("StopTimedOutJob", "stopKeyPhrasesDetectionJob", INTERNAL_ONLY),
+        ("StopJobAfterError", "stopKeyPhrasesDetectionJob", INTERNAL_ONLY),
     ],
 )
-def test_every_comprehend_call_uses_the_sdk_integration_and_retries(states, state, action):
+def test_every_comprehend_call_uses_the_sdk_integration_and_retries(states, state, action, retried):
     assert states[state]["Resource"] == SDK + action
-    assert states[state]["Retry"] == [RETRY]
+    assert states[state]["Retry"] == [{"ErrorEquals": retried, **BACKOFF}]
 
 
 def test_a_describe_that_keeps_failing_stops_the_job(states):
