@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import FeatureFlags, RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 #: Applied to every bucket the library creates. A user's ``*_bucket_props`` override single
 #: values; everything they leave out keeps these.
-#: The feature flag under which CDK grants S3 log delivery by bucket policy instead of ACL.
-LOGS_BY_BUCKET_POLICY_FLAG = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
-
 SECURE_BUCKET_DEFAULTS: dict[str, Any] = {
     "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
     "encryption": s3.BucketEncryption.S3_MANAGED,
@@ -38,14 +36,10 @@ def create_log_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
     """The bucket that receives S3 server access logs of the library's buckets.
 
     S3 log delivery cannot write to SSE-KMS buckets, so this one is always SSE-S3. Log delivery
-    is granted by a bucket policy when the app has the
-    ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`` feature flag (every new CDK app does);
-    without it CDK grants it by ACL, which needs ``ObjectWriter`` ownership on this bucket.
+    is granted by bucket policy (:func:`create_data_bucket`), never by ACL, whatever the app's
+    feature flags.
     """
-    settings = dict(SECURE_BUCKET_DEFAULTS)
-    if not FeatureFlags.of(scope).is_enabled(LOGS_BY_BUCKET_POLICY_FLAG):
-        settings["object_ownership"] = s3.ObjectOwnership.OBJECT_WRITER
-    return s3.Bucket(scope, construct_id, **settings)
+    return s3.Bucket(scope, construct_id, **SECURE_BUCKET_DEFAULTS)
 
 
 def create_data_bucket(
@@ -53,12 +47,32 @@ def create_data_bucket(
     construct_id: str,
     *,
     props: s3.BucketProps | None,
-    log_bucket: s3.IBucket,
+    log_bucket: s3.Bucket,
     log_prefix: str,
 ) -> s3.Bucket:
     """A bucket with the secure defaults, the user's overrides, and server access logging."""
     settings = dict(SECURE_BUCKET_DEFAULTS)
-    settings["server_access_logs_bucket"] = log_bucket
+    # Given the log bucket itself, CDK grants log delivery by ACL unless the app sets
+    # @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy. Given a reference, it grants nothing,
+    # and the bucket policy statement below (the one CDK writes under that flag) does.
+    settings["server_access_logs_bucket"] = s3.Bucket.from_bucket_attributes(
+        scope,
+        f"{construct_id}LogTarget",
+        bucket_arn=log_bucket.bucket_arn,
+        bucket_name=log_bucket.bucket_name,
+    )
     settings["server_access_logs_prefix"] = log_prefix
     settings.update(props_to_dict(props))
-    return s3.Bucket(scope, construct_id, **settings)
+    bucket = s3.Bucket(scope, construct_id, **settings)
+    log_bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[log_bucket.arn_for_objects(f"{log_prefix}*")],
+            conditions={
+                "ArnLike": {"aws:SourceArn": bucket.bucket_arn},
+                "StringEquals": {"aws:SourceAccount": Stack.of(scope).account},
+            },
+        )
+    )
+    return bucket

@@ -116,15 +116,26 @@ def test_log_delivery_is_granted_by_bucket_policy_not_acl(bundled_template):
     assert "AccessControl" not in buckets(bundled_template)[log_bucket]["Properties"]
 
 
-def test_without_the_feature_flag_the_log_bucket_accepts_acl_delivery():
+def test_without_the_feature_flag_log_delivery_is_still_by_bucket_policy(bundled_template):
+    """Apps created before CDK's serverAccessLogsUseBucketPolicy flag get the same log bucket:
+    no ACL, BucketOwnerEnforced, and the same log-delivery statements."""
     stack = cdk.Stack(new_app(context={}), "Legacy")
     KeyPhrasesPipeline(stack, "Pipeline")
-    template = Template.from_stack(stack)
-    log_bucket = buckets(template)[bucket_id(template, "PipelineAccessLogBucket")]
-    assert log_bucket["Properties"]["AccessControl"] == "LogDeliveryWrite"
-    assert log_bucket["Properties"]["OwnershipControls"] == {
-        "Rules": [{"ObjectOwnership": "ObjectWriter"}]
-    }
+    legacy = Template.from_stack(stack)
+    for template in (legacy, bundled_template):
+        log_bucket = buckets(template)[bucket_id(template, "PipelineAccessLogBucket")]
+        assert "AccessControl" not in log_bucket["Properties"]
+        assert log_bucket["Properties"]["OwnershipControls"] == SECURE_BUCKET["OwnershipControls"]
+
+    def log_policy(template: Template) -> Any:
+        (policy,) = [
+            p
+            for k, p in template.find_resources("AWS::S3::BucketPolicy").items()
+            if k.startswith("PipelineAccessLogBucketPolicy")
+        ]
+        return policy["Properties"]["PolicyDocument"]
+
+    assert log_policy(legacy) == log_policy(bundled_template)
 
 
 def test_bucket_props_override_single_defaults_and_keep_the_rest():
