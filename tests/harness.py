@@ -10,9 +10,14 @@ What moto does not do as AWS does is bridged here, explicitly, each with the rea
 * Time. Wait states and retry intervals really sleep in moto. A :class:`VirtualClock` records
   each wait and retry delay and advances virtual time instead, so a 24-hour job runs in a
   second. The definition is not changed.
-* Comprehend. moto's jobs stay ``SUBMITTED`` forever and have no ``Message``. A
+* Comprehend. moto's jobs stay ``SUBMITTED`` forever, have no ``Message``, and have
+  36-character IDs where AWS's have 32 (the harness gives them 32). A
   :class:`ComprehendScript` decides what ``DescribeKeyPhrasesDetectionJob`` reports, from the
   virtual time since the job started, and can make calls fail.
+* Requests. moto's Step Functions calls Comprehend with botocore's parameter validation off,
+  and moto's Comprehend checks little. Every request that reaches it is checked here against
+  botocore's model (names, types, enums, lengths, patterns); ``LocalAws.run`` fails on any
+  violation.
 * Error names. moto names SDK errors ``comprehend.<Error>`` (lower-case service); AWS names them
   ``Comprehend.<Error>``, and the definition catches and retries AWS's names. moto keeps a table
   of service error prefixes (``dynamodb`` -> ``DynamoDb``, ``sfn`` -> ``Sfn``); the bridge adds
@@ -50,6 +55,8 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.utils.json_path import extract_json
+
+from .service_model import comprehend, request_errors
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -177,9 +184,12 @@ class LocalAws:
         self.sfn = self.session.client("stepfunctions")
         self.outputs: dict[str, str] = {}
         self.state_machine_arn = ""
+        #: Every problem botocore's model finds in a request the workflow sent to Comprehend.
+        self.invalid_requests: list[str] = []
 
     def reset(self, script: ComprehendScript | None = None) -> ComprehendScript:
         """A fresh virtual clock and Comprehend script for the next execution."""
+        self.invalid_requests = []
         self.clock = VirtualClock()
         self.script = script or ComprehendScript()
         return self.script
@@ -256,6 +266,8 @@ class LocalAws:
         pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
         for page in pages:
             history.extend(page["events"])
+        if self.invalid_requests:
+            raise AssertionError(f"requests outside Comprehend's model: {self.invalid_requests}")
         output = described.get("output")
         return Execution(
             arn=arn,
@@ -304,17 +316,30 @@ def local_aws(
     original_describe = ComprehendBackend.describe_key_phrases_detection_job
     original_stop = ComprehendBackend.stop_key_phrases_detection_job
 
+    def check(operation: str, request: dict[str, Any]) -> None:
+        assert local is not None
+        local.invalid_requests += request_errors(comprehend().operation_model(operation), request)
+
     def start(backend: ComprehendBackend, **kwargs: Any) -> ComprehendJob:
         assert local is not None
+        check("StartKeyPhrasesDetectionJob", kwargs)
         local.script.start_attempts += 1
         if local.script.fail_start:
             raise _comprehend_error(local.script.fail_start.pop(0))
         job = original_start(backend, **kwargs)
+        # AWS's job IDs are 32 characters (the model's JobId maximum); moto's are 36-character
+        # UUIDs. Give the job an AWS-shaped ID so requests that echo it stay inside the model.
+        del backend.jobs[job.job_id]
+        aws_id = job.job_id.replace("-", "")
+        job.job_arn = job.job_arn.replace(job.job_id, aws_id)
+        job.job_id = aws_id
+        backend.jobs[aws_id] = job
         local._job_started(job)
         return job
 
     def describe(backend: ComprehendBackend, job_id: str) -> ComprehendJob:
         assert local is not None
+        check("DescribeKeyPhrasesDetectionJob", {"JobId": job_id})
         if local.script.fail_describe:
             raise _comprehend_error(local.script.fail_describe.pop(0))
         job = original_describe(backend, job_id)
@@ -323,6 +348,7 @@ def local_aws(
 
     def stop(backend: ComprehendBackend, job_id: str) -> None:
         assert local is not None
+        check("StopKeyPhrasesDetectionJob", {"JobId": job_id})
         if local.script.fail_stop:
             raise _comprehend_error(local.script.fail_stop.pop(0))
         job = original_describe(backend, job_id)

@@ -1,0 +1,105 @@
+"""Every stack variant the suite synthesizes, by name: static checks run over all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import aws_cdk as cdk
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+
+from cdk_kp import KeyPhrasesPipeline, KeyPhrasesStack, KeyPhrasesWorkflow, PollSchedule
+
+from .conftest import ByoStack, new_app
+
+
+def own_state_machine() -> cdk.Stack:
+    """The README's composition example: the fragment between two states of one's own."""
+    stack = cdk.Stack(new_app(), "Composed")
+    docs = s3.Bucket(stack, "Docs")
+    results = s3.Bucket(stack, "Results")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("comprehend.amazonaws.com"))
+    key_phrases = KeyPhrasesWorkflow(
+        stack,
+        "KeyPhrases",
+        input_bucket=docs,
+        output_bucket=results,
+        data_access_role=role,
+        input_prefix="inbox/",
+        language_code="es",
+    )
+    prepare = sfn.Pass(stack, "Prepare", parameters={"inputPrefix.$": "$.batch"})
+    notify = sfn.Pass(
+        stack, "Notify", parameters={"done.$": "$.jobId", "results.$": "$.outputS3Uri"}
+    )
+    machine = sfn.StateMachine(
+        stack,
+        "Mine",
+        definition_body=sfn.DefinitionBody.from_chainable(prepare.next(key_phrases).next(notify)),
+    )
+    cdk.CfnOutput(stack, "Arn", value=machine.state_machine_arn)
+    return stack
+
+
+def two_fragments() -> cdk.Stack:
+    """The fragment twice in one state machine, on two prefixes of one bucket."""
+    stack = cdk.Stack(new_app(), "TwoJobs")
+    bucket = s3.Bucket(stack, "Docs")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("comprehend.amazonaws.com"))
+    first, second = (
+        KeyPhrasesWorkflow(
+            stack,
+            name,
+            input_bucket=bucket,
+            output_bucket=bucket,
+            data_access_role=role,
+            input_prefix=prefix,
+            output_prefix="out/",
+        ).prefix_states(f"{name}-")
+        for name, prefix in (("First", "a/"), ("Second", "b/"))
+    )
+    machine = sfn.StateMachine(
+        stack,
+        "Machine",
+        definition_body=sfn.DefinitionBody.from_chainable(
+            sfn.Chain.start(first).next(sfn.Pass(stack, "Between", parameters={})).next(second)
+        ),
+    )
+    cdk.CfnOutput(stack, "Arn", value=machine.state_machine_arn)
+    return stack
+
+
+def short_schedule() -> cdk.Stack:
+    """A pipeline with every prop set away from its default."""
+    stack = cdk.Stack(new_app(), "Tuned")
+    KeyPhrasesPipeline(
+        stack,
+        "Pipeline",
+        input_prefix="docs/",
+        output_prefix="results/",
+        language_code="zh-TW",
+        input_format="ONE_DOC_PER_FILE",
+        job_name_prefix="nightly run",
+        poll_schedule=PollSchedule(
+            initial_interval=Duration.seconds(30),
+            backoff_rate=1.5,
+            max_interval=Duration.minutes(5),
+            timeout=Duration.hours(1),
+        ),
+        execution_timeout=Duration.hours(2),
+        state_machine_name="tuned-key-phrases",
+    )
+    return stack
+
+
+#: Name -> builder. ``bundled`` and ``bring-your-own`` come from the session fixtures.
+BUILDERS: dict[str, Callable[[], cdk.Stack]] = {
+    "bundled": lambda: KeyPhrasesStack(new_app(), "KeyPhrasesStack"),
+    "bring-your-own": lambda: ByoStack(new_app(), "ByoStack"),
+    "own-state-machine": own_state_machine,
+    "two-fragments": two_fragments,
+    "short-schedule": short_schedule,
+    "without-feature-flags": lambda: KeyPhrasesStack(new_app(context={}), "Legacy"),
+}
