@@ -7,7 +7,7 @@ are still unresolved CDK tokens (they are only known at deploy time).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aws_cdk import Token
 
@@ -109,3 +109,24 @@ def check_key_prefix(field: str, value: str, max_length: int) -> None:
 def prefixes_overlap(first: str, second: str) -> bool:
     """True when one key prefix contains the other (so the same keys fall under both)."""
     return first.startswith(second) or second.startswith(first)
+
+
+#: Tags of a Comprehend job: at most 50; keys 1 to 128 characters, values up to 256.
+MAX_TAGS = 50
+
+
+def check_tags(field: str, tags: Mapping[str, str]) -> None:
+    """Raise unless ``tags`` can be passed to StartKeyPhrasesDetectionJob."""
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"{field} may hold at most {MAX_TAGS} tags; got {len(tags)}")
+    for key, value in tags.items():
+        if Token.is_unresolved(key) or Token.is_unresolved(value):
+            continue
+        if not 1 <= len(key) <= 128:
+            raise ValueError(f"{field} keys must be 1 to 128 characters; got {_shown(key)}")
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"{field} keys must not start with 'aws:'; got {_shown(key)}")
+        if len(value) > 256:
+            raise ValueError(
+                f"{field} values must be at most 256 characters; got {len(value)} for {_shown(key)}"
+            )

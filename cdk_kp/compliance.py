@@ -48,8 +48,60 @@ NO_RESOURCE_LEVEL = Reason(
     "machine's tracing and logging.",
 )
 
+VPC_DESCRIBE = Reason(
+    "data-access-vpc-describe",
+    "Comprehend describes the VPC, subnets, security groups, DHCP options and network interfaces "
+    "before it attaches a job to the VPC; these EC2 Describe actions support no resource-level "
+    "permissions.",
+)
+VPC_INTERFACES = Reason(
+    "data-access-vpc-interfaces",
+    "Comprehend creates and deletes the job's network interfaces at run time, so their IDs are "
+    "unknown; the grant is limited to network interfaces in the configured subnets.",
+)
+DEFAULT_POLICY = Reason(
+    "inline-default-policy",
+    "The statements are in the role's CDK default policy, attached to that role only and "
+    "scoped as listed in this section; a managed policy would grant exactly the same.",
+)
+REPLICATION = Reason(
+    "bucket-replication",
+    "Cross-Region replication needs a destination bucket in another Region and is a "
+    "disaster-recovery decision; the buckets are versioned, so replication_rules can be added "
+    "through the bucket props.",
+)
+SSE_S3_DEFAULT = Reason(
+    "sse-s3-without-key",
+    "No encryption_key was given, so the bucket uses SSE-S3; pass a customer-managed key as "
+    "encryption_key to use SSE-KMS.",
+)
+ACCESS_LOG_BUCKET_SSE_S3 = Reason(
+    "access-log-bucket-sse-s3",
+    "S3 server access log delivery supports only SSE-S3 on the destination bucket.",
+)
+LOGS_DEFAULT_ENCRYPTION = Reason(
+    "log-group-without-key",
+    "No encryption_key was given, so the log group uses CloudWatch Logs' own encryption; pass a "
+    "customer-managed key as encryption_key to encrypt it with that key.",
+)
+
 #: Every reason the library uses, for the README's compliance section.
-ALL_REASONS: tuple[Reason, ...] = (INPUT_OBJECTS, OUTPUT_OBJECTS, JOB_ARNS, NO_RESOURCE_LEVEL)
+ALL_REASONS: tuple[Reason, ...] = (
+    INPUT_OBJECTS,
+    OUTPUT_OBJECTS,
+    JOB_ARNS,
+    NO_RESOURCE_LEVEL,
+    VPC_DESCRIBE,
+    VPC_INTERFACES,
+    DEFAULT_POLICY,
+    REPLICATION,
+    SSE_S3_DEFAULT,
+    ACCESS_LOG_BUCKET_SSE_S3,
+    LOGS_DEFAULT_ENCRYPTION,
+)
+
+#: The packs whose rules share a name: HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1.
+REGULATORY_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
 
 
 def flatten_reference(node: Any) -> str:
@@ -83,3 +135,33 @@ def acknowledge(scope: IConstruct, finding: str, reason: Reason) -> None:
     Validations.of(scope).acknowledge(
         Acknowledgment(id=finding, reason=f"[{reason.key}] {reason.text}")
     )
+
+
+def acknowledge_regulatory(scope: IConstruct, rule: str, reason: Reason) -> None:
+    """Acknowledge ``rule`` on ``scope`` in each regulatory pack: one finding per pack."""
+    for pack in REGULATORY_PACKS:
+        acknowledge(scope, f"{pack}-{rule}", reason)
+
+
+#: The only actions the library grants on ``Resource: "*"``: they support no resource-level
+#: permissions (Service Authorization Reference). CloudWatch Logs delivery and X-Ray are added
+#: by CDK for the state machine's logging and tracing; the EC2 Describe actions for jobs in a VPC.
+NO_RESOURCE_LEVEL_ACTIONS: tuple[str, ...] = (
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from cdk_kp._validation import INPUT_PREFIX_MAX_LENGTH, OUTPUT_PREFIX_MAX_LENGTH, check_key_prefix
-from cdk_kp.compliance import INPUT_OBJECTS, OUTPUT_OBJECTS, acknowledge, wildcard_finding
+from cdk_kp.compliance import (
+    DEFAULT_POLICY,
+    INPUT_OBJECTS,
+    OUTPUT_OBJECTS,
+    VPC_DESCRIBE,
+    VPC_INTERFACES,
+    acknowledge,
+    acknowledge_regulatory,
+    wildcard_finding,
+)
+from cdk_kp.network import JobNetwork
 
 COMPREHEND_PRINCIPAL = "comprehend.amazonaws.com"
 
@@ -20,6 +31,15 @@ def key_phrases_job_arn(scope: Construct, job_id: str = "*") -> str:
     )
 
 
+def s3_keys(*keys: kms.IKey | None) -> list[kms.IKey]:
+    """The distinct keys among ``keys`` (by ARN), in order."""
+    seen: dict[str, kms.IKey] = {}
+    for key in keys:
+        if key is not None:
+            seen.setdefault(key.key_arn, key)
+    return list(seen.values())
+
+
 def grant_data_access(
     role: iam.IRole,
     *,
@@ -27,17 +47,24 @@ def grant_data_access(
     input_prefix: str,
     output_bucket: s3.IBucket,
     output_prefix: str,
+    encryption_key: kms.IKey | None = None,
+    volume_encryption_key: kms.IKey | None = None,
+    network: JobNetwork | None = None,
 ) -> None:
     """Give ``role`` what Comprehend needs, and nothing more.
 
     ``s3:GetObject`` under the input prefix, ``s3:ListBucket`` on the input bucket limited to
-    that prefix, ``s3:PutObject`` under the output prefix. The two prefix wildcards are
-    acknowledged for cdk-nag on ``role``, each with its reason. A role imported with
-    ``mutable=False`` is left as it is (CDK's rule for imported roles).
+    that prefix, ``s3:PutObject`` under the output prefix. With SSE-KMS buckets or an output
+    key: ``kms:Decrypt`` and ``kms:GenerateDataKey`` on those keys, only through S3
+    (``kms:ViaService``). With a volume key: ``kms:CreateGrant`` on it, only for AWS resources
+    (``kms:GrantIsForAWSResource``). With a network: see :func:`network_statements`.
+    Wildcards are acknowledged for cdk-nag on ``role``, each
+    with its reason. A role imported with ``mutable=False`` is left as it is (CDK's rule for
+    imported roles).
     """
     input_objects = input_bucket.arn_for_objects(f"{input_prefix}*")
     output_objects = output_bucket.arn_for_objects(f"{output_prefix}*")
-    for statement in (
+    statements = [
         iam.PolicyStatement(
             sid="ReadInputObjects", actions=["s3:GetObject"], resources=[input_objects]
         ),
@@ -50,10 +77,93 @@ def grant_data_access(
         iam.PolicyStatement(
             sid="WriteOutputObjects", actions=["s3:PutObject"], resources=[output_objects]
         ),
-    ):
-        role.add_to_principal_policy(statement)
+    ]
+    keys = s3_keys(encryption_key, input_bucket.encryption_key, output_bucket.encryption_key)
+    if keys:
+        # Decrypt reads SSE-KMS input; GenerateDataKey (and Decrypt, for multipart uploads)
+        # writes the output. Only S3 may use the keys on the role's behalf.
+        statements.append(
+            iam.PolicyStatement(
+                sid="UseBucketKeysThroughS3",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[key.key_arn for key in keys],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+            )
+        )
+    if volume_encryption_key is not None:
+        statements.append(
+            iam.PolicyStatement(
+                sid="GrantVolumeKeyToComprehend",
+                actions=["kms:CreateGrant"],
+                resources=[volume_encryption_key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
+    if network is not None:
+        statements += network_statements(role, network)
+    added = [role.add_to_principal_policy(s).statement_added for s in statements]
+    if not any(added):
+        return  # an immutable role: nothing was added, so nothing to acknowledge
     acknowledge(role, wildcard_finding(role, input_objects), INPUT_OBJECTS)
     acknowledge(role, wildcard_finding(role, output_objects), OUTPUT_OBJECTS)
+    acknowledge_regulatory(role, "IAMNoInlinePolicy", DEFAULT_POLICY)
+    if network is not None:
+        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", VPC_DESCRIBE)
+        acknowledge(role, wildcard_finding(role, _network_interfaces(role)), VPC_INTERFACES)
+
+
+def _network_interfaces(scope: IConstruct) -> str:
+    return Stack.of(scope).format_arn(
+        service="ec2", resource="network-interface", resource_name="*"
+    )
+
+
+def network_statements(scope: IConstruct, network: JobNetwork) -> list[iam.PolicyStatement]:
+    """What Comprehend needs to run a job in ``network``, as narrow as EC2's IAM model allows.
+
+    Comprehend's guide grants these actions on ``*``. Here ``CreateNetworkInterface`` is limited
+    to the job's subnets and security groups, creating and deleting network interfaces and their
+    permissions to interfaces in those subnets (``ec2:Subnet``), and only the five Describe
+    actions, which support no resource-level permissions, are on ``*``.
+    """
+    stack = Stack.of(scope)
+    subnet_arns = [
+        stack.format_arn(service="ec2", resource="subnet", resource_name=subnet_id)
+        for subnet_id in network.subnet_ids
+    ]
+    group_arns = [
+        stack.format_arn(service="ec2", resource="security-group", resource_name=group_id)
+        for group_id in network.security_group_ids
+    ]
+    interfaces = _network_interfaces(scope)
+    return [
+        iam.PolicyStatement(
+            sid="CreateJobInterfacesInJobSubnets",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[interfaces, *subnet_arns, *group_arns],
+        ),
+        iam.PolicyStatement(
+            sid="ManageJobInterfacesInJobSubnets",
+            actions=[
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            ],
+            resources=[interfaces],
+            conditions={"ArnEquals": {"ec2:Subnet": subnet_arns}},
+        ),
+        iam.PolicyStatement(
+            sid="DescribeJobNetwork",
+            actions=[
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+            ],
+            resources=["*"],
+        ),
+    ]
 
 
 class KeyPhrasesDataAccessRole(iam.Role):
@@ -64,7 +174,9 @@ class KeyPhrasesDataAccessRole(iam.Role):
     Allowed only ``s3:GetObject`` under ``input_prefix``, ``s3:ListBucket`` on the input bucket
     limited to that prefix, and ``s3:PutObject`` under ``output_prefix``.
 
-    Prefixes default to ``""``: the whole bucket.
+    Prefixes default to ``""``: the whole bucket. ``encryption_key`` (the key of SSE-KMS buckets
+    or of the job's output) and ``volume_encryption_key`` add the KMS permissions described in
+    :func:`grant_data_access`; the buckets' own ``encryption_key`` is included automatically.
     """
 
     def __init__(
@@ -76,6 +188,9 @@ class KeyPhrasesDataAccessRole(iam.Role):
         output_bucket: s3.IBucket,
         input_prefix: str = "",
         output_prefix: str = "",
+        encryption_key: kms.IKey | None = None,
+        volume_encryption_key: kms.IKey | None = None,
+        network: JobNetwork | None = None,
         description: str | None = None,
     ) -> None:
         check_key_prefix("input_prefix", input_prefix, INPUT_PREFIX_MAX_LENGTH)
@@ -104,4 +219,7 @@ class KeyPhrasesDataAccessRole(iam.Role):
             input_prefix=input_prefix,
             output_bucket=output_bucket,
             output_prefix=output_prefix,
+            encryption_key=encryption_key,
+            volume_encryption_key=volume_encryption_key,
+            network=network,
         )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Names, RemovalPolicy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import ArnFormat, Aws, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -12,14 +17,35 @@ from constructs import Construct
 
 from cdk_kp._validation import prefixes_overlap
 from cdk_kp.buckets import create_data_bucket, create_log_bucket
-from cdk_kp.compliance import NO_RESOURCE_LEVEL, acknowledge
+from cdk_kp.compliance import (
+    DEFAULT_POLICY,
+    LOGS_DEFAULT_ENCRYPTION,
+    NO_RESOURCE_LEVEL,
+    acknowledge,
+    acknowledge_regulatory,
+)
 from cdk_kp.data_access_role import KeyPhrasesDataAccessRole, grant_data_access
+from cdk_kp.network import JobNetwork
 from cdk_kp.schedule import MAX_EXECUTION_SECONDS, PollSchedule
 from cdk_kp.workflow import KeyPhrasesWorkflow
 
 #: Added to the polling budget for the execution timeout: time for the calls themselves and
 #: their retries, so that the workflow's own budget (which stops the job) always fires first.
 EXECUTION_TIMEOUT_MARGIN = Duration.minutes(30)
+
+#: How long Step Functions may reuse a data key of a customer-managed key (its default).
+DATA_KEY_REUSE_PERIOD = Duration.minutes(5)
+
+#: What CloudWatch Logs needs of a key that encrypts a log group (CloudWatch Logs user guide,
+#: "Encrypt log data in CloudWatch Logs using AWS KMS"), limited to this log group by the
+#: encryption context.
+LOG_GROUP_KEY_ACTIONS = [
+    "kms:Encrypt*",
+    "kms:Decrypt*",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:Describe*",
+]
 
 
 class KeyPhrasesPipeline(Construct):
@@ -33,6 +59,11 @@ class KeyPhrasesPipeline(Construct):
 
     Bring your own buckets or role with ``input_bucket``, ``output_bucket`` and
     ``data_access_role``; the same least-privilege statements are added to a role you bring.
+
+    ``encryption_key`` turns on customer-managed encryption everywhere it applies: SSE-KMS with
+    bucket keys on the created buckets (not the access-log bucket: S3 log delivery supports only
+    SSE-S3), the job's output and ML volume, the log group and the state machine. ``vpc`` runs
+    the jobs in your VPC. ``job_tags`` are passed to every job.
     """
 
     def __init__(
@@ -54,6 +85,13 @@ class KeyPhrasesPipeline(Construct):
         execution_timeout: Duration | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         state_machine_name: str | None = None,
+        encryption_key: kms.IKey | None = None,
+        volume_encryption_key: kms.IKey | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        job_tags: Mapping[str, str] | None = None,
+        noncurrent_version_expiration: Duration | None = None,
     ) -> None:
         """
         :param input_bucket: where the documents are read from. Default: a bucket is created.
@@ -75,7 +113,26 @@ class KeyPhrasesPipeline(Construct):
         :param execution_timeout: the state machine's overall timeout. Default: the polling
             budget plus 30 minutes. Must be longer than the polling budget.
         :param log_retention: how long execution logs are kept. Default: one year.
-        :param state_machine_name: Default: a name CloudFormation generates.
+        :param state_machine_name: Default: a name CloudFormation generates, or, with
+            ``encryption_key``, one derived from the construct path (the state machine's key
+            permissions name it).
+        :param encryption_key: a customer-managed symmetric key for the created buckets
+            (SSE-KMS, bucket keys on), the job's output (``OutputDataConfig.KmsKeyId``), the
+            job's ML volume unless ``volume_encryption_key`` is given, the log group and the
+            state machine. For a key created in the same app the needed key policy statements
+            are added; an imported key's policy must allow them (see the README).
+            Default: SSE-S3 and AWS-owned keys.
+        :param volume_encryption_key: a separate key for the job's ML storage volume
+            (``VolumeKmsKeyId``). Default: ``encryption_key``.
+        :param vpc: run the jobs in this VPC (``VpcConfig``). Default: no VPC.
+        :param vpc_subnets: which of its subnets (1 to 16). Default: the VPC's private subnets.
+        :param security_groups: 1 to 5 security groups for the jobs. Default: one is created,
+            with no inbound rules and all outbound traffic allowed.
+        :param job_tags: tags passed to every job (``Tags``); the state machine may tag jobs with
+            these and no others. Default: none.
+        :param noncurrent_version_expiration: expire noncurrent object versions in the created
+            buckets after this long. Default: never (only incomplete uploads are aborted, after
+            7 days).
         """
         super().__init__(scope, construct_id)
         problems = []
@@ -83,6 +140,8 @@ class KeyPhrasesPipeline(Construct):
             problems.append("give input_bucket or input_bucket_props, not both")
         if output_bucket is not None and output_bucket_props is not None:
             problems.append("give output_bucket or output_bucket_props, not both")
+        if vpc is None and (vpc_subnets is not None or security_groups is not None):
+            problems.append("vpc_subnets and security_groups need a vpc")
         if problems:
             raise ValueError("; ".join(problems))
         # Prefixes, language, format and job-name prefix are checked by the role and the
@@ -118,7 +177,9 @@ class KeyPhrasesPipeline(Construct):
         #: library created no bucket).
         self.access_log_bucket: s3.Bucket | None = None
         if input_bucket is None or output_bucket is None:
-            self.access_log_bucket = create_log_bucket(self, "AccessLogBucket")
+            self.access_log_bucket = create_log_bucket(
+                self, "AccessLogBucket", noncurrent_version_expiration=noncurrent_version_expiration
+            )
         if input_bucket is None:
             assert self.access_log_bucket is not None
             input_bucket = create_data_bucket(
@@ -127,6 +188,8 @@ class KeyPhrasesPipeline(Construct):
                 props=input_bucket_props,
                 log_bucket=self.access_log_bucket,
                 log_prefix="input-bucket/",
+                encryption_key=encryption_key,
+                noncurrent_version_expiration=noncurrent_version_expiration,
             )
         if output_bucket is None:
             assert self.access_log_bucket is not None
@@ -136,6 +199,8 @@ class KeyPhrasesPipeline(Construct):
                 props=output_bucket_props,
                 log_bucket=self.access_log_bucket,
                 log_prefix="output-bucket/",
+                encryption_key=encryption_key,
+                noncurrent_version_expiration=noncurrent_version_expiration,
             )
         #: The bucket documents are read from (created or given).
         self.input_bucket: s3.IBucket = input_bucket
@@ -143,6 +208,27 @@ class KeyPhrasesPipeline(Construct):
         self.output_bucket: s3.IBucket = output_bucket
         self.input_prefix = input_prefix
         self.output_prefix = output_prefix
+        #: The customer-managed key, if any.
+        self.encryption_key = encryption_key
+        volume_encryption_key = volume_encryption_key or encryption_key
+
+        #: Where the jobs run, if in a VPC.
+        self.network: JobNetwork | None = None
+        if vpc is not None:
+            subnets = vpc.select_subnets(**_selection_kwargs(vpc_subnets)).subnets
+            if security_groups is None:
+                security_groups = [
+                    ec2.SecurityGroup(
+                        self,
+                        "JobSecurityGroup",
+                        vpc=vpc,
+                        description="Comprehend key phrase jobs: no inbound, all outbound",
+                        allow_all_outbound=True,
+                    )
+                ]
+            self.network = JobNetwork(
+                vpc=vpc, subnets=list(subnets), security_groups=list(security_groups)
+            )
 
         if data_access_role is None:
             data_access_role = KeyPhrasesDataAccessRole(
@@ -152,6 +238,9 @@ class KeyPhrasesPipeline(Construct):
                 input_prefix=input_prefix,
                 output_bucket=output_bucket,
                 output_prefix=output_prefix,
+                encryption_key=encryption_key,
+                volume_encryption_key=volume_encryption_key,
+                network=self.network,
             )
         else:
             grant_data_access(
@@ -160,6 +249,9 @@ class KeyPhrasesPipeline(Construct):
                 input_prefix=input_prefix,
                 output_bucket=output_bucket,
                 output_prefix=output_prefix,
+                encryption_key=encryption_key,
+                volume_encryption_key=volume_encryption_key,
+                network=self.network,
             )
         #: The role Comprehend assumes (created or given).
         self.data_access_role: iam.IRole = data_access_role
@@ -177,21 +269,61 @@ class KeyPhrasesPipeline(Construct):
             input_format=input_format,
             job_name_prefix=job_name_prefix,
             poll_schedule=self.poll_schedule,
+            output_encryption_key=encryption_key,
+            volume_encryption_key=volume_encryption_key,
+            network=self.network,
+            job_tags=job_tags,
+        )
+        log_group_name = "/aws/vendedlogs/states/" + Names.unique_resource_name(
+            self, max_length=200, separator="-"
         )
         #: The log group receiving the state machine's execution logs.
         self.log_group = logs.LogGroup(
             self,
             "ExecutionLogs",
-            log_group_name="/aws/vendedlogs/states/"
-            + Names.unique_resource_name(self, max_length=200, separator="-"),
+            log_group_name=log_group_name,
             retention=log_retention,
             removal_policy=RemovalPolicy.RETAIN,
+            encryption_key=encryption_key,
         )
+        encryption: sfn.EncryptionConfiguration | None = None
+        if encryption_key is None:
+            acknowledge_regulatory(
+                self.log_group, "CloudWatchLogGroupEncrypted", LOGS_DEFAULT_ENCRYPTION
+            )
+        else:
+            encryption_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                    actions=LOG_GROUP_KEY_ACTIONS,
+                    resources=["*"],
+                    conditions={
+                        "ArnEquals": {
+                            "kms:EncryptionContext:aws:logs:arn": Stack.of(self).format_arn(
+                                service="logs",
+                                resource="log-group",
+                                resource_name=log_group_name,
+                                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                            )
+                        }
+                    },
+                )
+            )
+            encryption = sfn.CustomerManagedEncryptionConfiguration(
+                encryption_key, DATA_KEY_REUSE_PERIOD
+            )
+            # CDK conditions the role's use of the key on the state machine's ARN, built from its
+            # physical name: without a name that ARN would end in "stateMachine:" and match
+            # nothing.
+            state_machine_name = state_machine_name or Names.unique_resource_name(
+                self, max_length=80, separator="-"
+            )
         #: The Standard state machine running the workflow.
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
             state_machine_name=state_machine_name,
+            encryption_configuration=encryption,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(self.workflow),
             timeout=execution_timeout,
@@ -202,6 +334,7 @@ class KeyPhrasesPipeline(Construct):
         )
         self.workflow.acknowledge_job_wildcard(self.state_machine.role)
         acknowledge(self.state_machine.role, "AwsSolutions-IAM5[Resource::*]", NO_RESOURCE_LEVEL)
+        acknowledge_regulatory(self.state_machine.role, "IAMNoInlinePolicy", DEFAULT_POLICY)
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to start executions of the pipeline's state machine."""
@@ -232,3 +365,11 @@ class KeyPhrasesPipeline(Construct):
     ) -> cloudwatch.Metric:
         """Execution run time (``ExecutionTime``). Default: average over 5 minutes."""
         return self.state_machine.metric_time(period=period, statistic=statistic)
+
+
+def _selection_kwargs(selection: ec2.SubnetSelection | None) -> dict[str, Any]:
+    """``SubnetSelection`` as keyword arguments for ``IVpc.select_subnets``."""
+    if selection is None:
+        return {}
+    values: dict[str, Any] = dict(selection._values)  # jsii struct: the values set
+    return values

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -19,9 +21,11 @@ from cdk_kp._validation import (
     check_choice,
     check_job_name_prefix,
     check_key_prefix,
+    check_tags,
 )
 from cdk_kp.compliance import JOB_ARNS, acknowledge, wildcard_finding
 from cdk_kp.data_access_role import COMPREHEND_PRINCIPAL, key_phrases_job_arn
+from cdk_kp.network import JobNetwork
 from cdk_kp.schedule import PollSchedule
 
 #: Error names a caller can catch.
@@ -58,14 +62,40 @@ FINAL_FAILED = "FAILED"
 FINAL_STOPPED = "STOPPED"
 
 
+class _ConditionedCallAwsService(tasks.CallAwsService):
+    """A CallAwsService whose own IAM statement carries conditions (CallAwsService has no prop
+    for them; its statement is the first of its protected ``taskPolicies``)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        conditions: Mapping[str, Mapping[str, Any]],
+        **props: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **props)
+        assert self._task_policies, "CallAwsService always has its own statement"
+        own_statement = self._task_policies[0]
+        for operator, condition in conditions.items():
+            own_statement.add_condition(operator, dict(condition))
+
+
 def comprehend_call(
-    scope: Construct, state_id: str, action: str, **props: Any
+    scope: Construct,
+    state_id: str,
+    action: str,
+    *,
+    conditions: Mapping[str, Mapping[str, Any]] | None = None,
+    **props: Any,
 ) -> tasks.CallAwsService:
     """A Comprehend SDK task that retries its retryable errors with exponential backoff (2 s
-    doubling, at most 60 s, six retries) and full jitter."""
-    state = tasks.CallAwsService(
+    doubling, at most 60 s, six retries) and full jitter; ``conditions`` go on its own IAM
+    statement."""
+    state = _ConditionedCallAwsService(
         scope,
         state_id,
+        conditions=conditions or {},
         service="comprehend",
         action=action,
         iam_action="comprehend:" + action[0].upper() + action[1:],
@@ -133,12 +163,18 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
         input_format: str = "ONE_DOC_PER_LINE",
         job_name_prefix: str = "key-phrases",
         poll_schedule: PollSchedule | None = None,
+        output_encryption_key: kms.IKey | None = None,
+        volume_encryption_key: kms.IKey | None = None,
+        network: JobNetwork | None = None,
+        job_tags: Mapping[str, str] | None = None,
     ) -> None:
         check_key_prefix("input_prefix", input_prefix, INPUT_PREFIX_MAX_LENGTH)
         check_key_prefix("output_prefix", output_prefix, OUTPUT_PREFIX_MAX_LENGTH)
         check_choice("language_code", language_code, LANGUAGE_CODES)
         check_choice("input_format", input_format, INPUT_FORMATS)
         check_job_name_prefix("job_name_prefix", job_name_prefix)
+        job_tags = dict(sorted((job_tags or {}).items()))
+        check_tags("job_tags", job_tags)
         super().__init__(scope, construct_id)
 
         self.poll_schedule = poll_schedule or PollSchedule()
@@ -229,10 +265,72 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
             )
         )
 
+        # What the request must carry, as the Start permission's conditions require it.
+        output_config: dict[str, Any] = {
+            "S3Uri": sfn.JsonPath.format(
+                "{}{}/",
+                sfn.JsonPath.string_at("$.target.outputRoot"),
+                sfn.JsonPath.string_at("$$.Execution.Name"),
+            ),
+        }
+        extra_parameters: dict[str, Any] = {}
+        start_conditions: dict[str, dict[str, Any]] = {}
+        extra_statements: list[iam.PolicyStatement] = []
+        # comprehend:OutputKmsKey and comprehend:VolumeKmsKey are ARN-typed condition keys; the
+        # request passes the keys by ARN so that they compare equal.
+        if output_encryption_key is not None:
+            output_config["KmsKeyId"] = output_encryption_key.key_arn
+            start_conditions.setdefault("ArnEquals", {})["comprehend:OutputKmsKey"] = (
+                output_encryption_key.key_arn
+            )
+        if volume_encryption_key is not None:
+            extra_parameters["VolumeKmsKeyId"] = volume_encryption_key.key_arn
+            start_conditions.setdefault("ArnEquals", {})["comprehend:VolumeKmsKey"] = (
+                volume_encryption_key.key_arn
+            )
+        if network is not None:
+            extra_parameters["VpcConfig"] = {
+                "SecurityGroupIds": network.security_group_ids,
+                "Subnets": network.subnet_ids,
+            }
+            # ArrayOfString keys holding IDs: every value must be one of ours.
+            start_conditions.setdefault("ForAllValues:StringEquals", {}).update(
+                {
+                    "comprehend:VpcSubnets": network.subnet_ids,
+                    "comprehend:VpcSecurityGroupIds": network.security_group_ids,
+                }
+            )
+            # ForAllValues also holds for an absent key: require both to be present.
+            start_conditions["Null"] = {
+                "comprehend:VpcSubnets": "false",
+                "comprehend:VpcSecurityGroupIds": "false",
+            }
+        if job_tags:
+            # Start and TagResource both accept aws:RequestTag and aws:TagKeys: only these tags.
+            extra_parameters["Tags"] = [{"Key": k, "Value": v} for k, v in job_tags.items()]
+            request_tags = {f"aws:RequestTag/{k}": v for k, v in job_tags.items()}
+            start_conditions.setdefault("StringEquals", {}).update(request_tags)
+            start_conditions.setdefault("ForAllValues:StringEquals", {})["aws:TagKeys"] = list(
+                job_tags
+            )
+            tag_conditions = {
+                "StringEquals": request_tags,
+                "ForAllValues:StringEquals": {"aws:TagKeys": list(job_tags)},
+            }
+            extra_statements.append(
+                iam.PolicyStatement(
+                    sid="TagKeyPhrasesJobsOnStart",
+                    actions=["comprehend:TagResource"],
+                    resources=job_arns,
+                    conditions=tag_conditions,
+                )
+            )
+
         start = comprehend_call(
             self,
             "StartJob",
             "startKeyPhrasesDetectionJob",
+            conditions=start_conditions,
             comment="The token is a hash of the execution and the request: a retried or "
             "redriven start returns the job the first attempt created.",
             iam_resources=job_arns,
@@ -241,7 +339,8 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
                     actions=["iam:PassRole"],
                     resources=[data_access_role.role_arn],
                     conditions={"StringEquals": {"iam:PassedToService": COMPREHEND_PRINCIPAL}},
-                )
+                ),
+                *extra_statements,
             ],
             parameters={
                 "InputDataConfig": {
@@ -252,13 +351,7 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
                     ),
                     "InputFormat": sfn.JsonPath.string_at("$.request.inputFormat"),
                 },
-                "OutputDataConfig": {
-                    "S3Uri": sfn.JsonPath.format(
-                        "{}{}/",
-                        sfn.JsonPath.string_at("$.target.outputRoot"),
-                        sfn.JsonPath.string_at("$$.Execution.Name"),
-                    ),
-                },
+                "OutputDataConfig": output_config,
                 "DataAccessRoleArn": data_access_role.role_arn,
                 "LanguageCode": sfn.JsonPath.string_at("$.request.languageCode"),
                 "JobName": sfn.JsonPath.string_at("$.request.jobName"),
@@ -270,6 +363,7 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
                     ),
                     "SHA-256",
                 ),
+                **extra_parameters,
             },
             result_selector={
                 "job": {

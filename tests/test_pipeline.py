@@ -75,7 +75,15 @@ def test_nothing_empties_a_bucket(bundled_template):
     assert bundled_template.find_resources("Custom::S3AutoDeleteObjects") == {}
     assert bundled_template.find_resources("AWS::Lambda::Function") == {}
     for bucket in buckets(bundled_template).values():
-        assert "LifecycleConfiguration" not in bucket["Properties"]
+        assert bucket["Properties"]["LifecycleConfiguration"] == {
+            "Rules": [
+                {
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                    "Id": "AbortIncompleteUploads",
+                    "Status": "Enabled",
+                }
+            ]
+        }
 
 
 @pytest.mark.parametrize(

@@ -13,14 +13,18 @@ README = (ROOT / "README.md").read_text()
 EXAMPLES = re.findall(r"```python\n(.*?)```", README, flags=re.S)
 
 
-def test_readme_has_the_two_examples():
-    assert len(EXAMPLES) == 2
+def test_readme_has_the_three_examples():
+    assert len(EXAMPLES) == 3
 
 
 @pytest.mark.parametrize(
     ("source", "stack", "machines"),
-    [(EXAMPLES[0], "DocumentsStack", 1), (EXAMPLES[1], "MyWorkflowStack", 1)],
-    ids=["own-stack", "own-state-machine"],
+    [
+        (EXAMPLES[0], "DocumentsStack", 1),
+        (EXAMPLES[1], "MyWorkflowStack", 1),
+        (EXAMPLES[2], "ConfidentialStack", 1),
+    ],
+    ids=["own-stack", "own-state-machine", "keys-vpc-tags"],
 )
 def test_example_synthesizes(source: str, stack: str, machines: int, monkeypatch):
     monkeypatch.setenv("CDK_VALIDATION", "false")

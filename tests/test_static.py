@@ -21,7 +21,7 @@ from cfnlint.api import ManualArgs, lint
 from cdk_kp.workflow import RETRYABLE_ERRORS
 
 from .conftest import ROOT
-from .definitions import definitions_in, resolve
+from .definitions import definitions_in, resolve, resource_types
 from .service_model import (
     SDK_PREFIX,
     comprehend,
@@ -75,10 +75,11 @@ def test_asl_validator_accepts_every_definition(variant, tmp_path: Path):
 def inlined(template: Template) -> dict[str, Any]:
     """The template with each definition as an inline JSON object, which cfn-lint checks."""
     data: dict[str, Any] = copy.deepcopy(dict(template.to_json()))
+    types = resource_types(data)
     for resource in data["Resources"].values():
         if resource["Type"] == "AWS::StepFunctions::StateMachine":
             props = resource["Properties"]
-            props["Definition"] = resolve(props.pop("DefinitionString"))
+            props["Definition"] = resolve(props.pop("DefinitionString"), types)
     return data
 
 

@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import aws_cdk as cdk
 from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
@@ -94,6 +96,57 @@ def short_schedule() -> cdk.Stack:
     return stack
 
 
+JOB_TAGS = {"cost-center": "nlp-42", "data-class": "confidential"}
+
+
+def customer_managed_key() -> cdk.Stack:
+    """One customer-managed key for buckets, job output and volume, logs and state machine."""
+    stack = cdk.Stack(new_app(), "Cmk")
+    key = kms.Key(stack, "Key", enable_key_rotation=True, description="key phrase data")
+    KeyPhrasesPipeline(stack, "Pipeline", encryption_key=key, job_tags=JOB_TAGS)
+    return stack
+
+
+def existing_vpc(stack: cdk.Stack) -> ec2.IVpc:
+    """A VPC the user already has (imported: its own resources are not the library's)."""
+    return ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Network",
+        vpc_id="vpc-0a1b2c3d4e5f60718",
+        availability_zones=["us-east-1a", "us-east-1b"],
+        private_subnet_ids=["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+    )
+
+
+def in_vpc() -> cdk.Stack:
+    """Jobs in an existing VPC's private subnets, with a created security group."""
+    stack = cdk.Stack(new_app(), "InVpc")
+    KeyPhrasesPipeline(stack, "Pipeline", vpc=existing_vpc(stack))
+    return stack
+
+
+def hardened() -> cdk.Stack:
+    """Everything at once: a key, a separate volume key, a VPC with the user's security group,
+    job tags, expiring noncurrent versions."""
+    stack = cdk.Stack(new_app(), "Hardened")
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    volume_key = kms.Key(stack, "VolumeKey", enable_key_rotation=True)
+    vpc = existing_vpc(stack)
+    group = ec2.SecurityGroup.from_security_group_id(stack, "Group", "sg-0123456789abcdef0")
+    pipeline = KeyPhrasesPipeline(
+        stack,
+        "Pipeline",
+        encryption_key=key,
+        volume_encryption_key=volume_key,
+        vpc=vpc,
+        security_groups=[group],
+        job_tags=JOB_TAGS,
+        noncurrent_version_expiration=Duration.days(90),
+    )
+    cdk.CfnOutput(stack, "StateMachineArn", value=pipeline.state_machine.state_machine_arn)
+    return stack
+
+
 #: Name -> builder. ``bundled`` and ``bring-your-own`` come from the session fixtures.
 BUILDERS: dict[str, Callable[[], cdk.Stack]] = {
     "bundled": lambda: KeyPhrasesStack(new_app(), "KeyPhrasesStack"),
@@ -102,4 +155,7 @@ BUILDERS: dict[str, Callable[[], cdk.Stack]] = {
     "two-fragments": two_fragments,
     "short-schedule": short_schedule,
     "without-feature-flags": lambda: KeyPhrasesStack(new_app(context={}), "Legacy"),
+    "customer-managed-key": customer_managed_key,
+    "vpc": in_vpc,
+    "hardened": hardened,
 }
