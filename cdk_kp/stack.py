@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
 from aws_cdk import CfnOutput, Stack
+from cdk_nag import (
+    AwsSolutionsChecks,
+    HIPAASecurityChecks,
+    NIST80053R5Checks,
+    PCIDSS321Checks,
+    ServerlessChecks,
+)
 from constructs import Construct
 
 from cdk_kp.pipeline import KeyPhrasesPipeline
+
+
+def check_with_every_pack(app: cdk.App) -> None:
+    """Register all five cdk-nag packs as validation plugins: a synth of ``app`` with any
+    unacknowledged finding fails (and writes ``validation-report.json``)."""
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app),
+        HIPAASecurityChecks(app),
+        NIST80053R5Checks(app),
+        PCIDSS321Checks(app),
+        ServerlessChecks(app),
+    )
 
 
 class KeyPhrasesStack(Stack):

@@ -10,7 +10,9 @@ import aws_cdk as cdk
 import cdk_nag
 import pytest
 
+from cdk_kp import KeyPhrasesStack
 from cdk_kp.compliance import ALL_REASONS
+from cdk_kp.stack import check_with_every_pack
 
 from .conftest import ROOT
 from .variants import BUILDERS
@@ -130,3 +132,16 @@ def test_every_reason_is_listed_in_the_readme():
     for reason in ALL_REASONS:
         assert f"`{reason.key}`" in readme, reason.key
         assert reason.text in readme, reason.key
+
+
+def test_a_synth_with_a_new_finding_fails(tmp_path):
+    """What app.py registers really stops a synth: a plain-HTTP bucket is a new finding."""
+    app = cdk.App(outdir=str(tmp_path), context={}, builtin_cloud_formation_validation=False)
+    stack = KeyPhrasesStack(app, "KeyPhrasesStack")
+    cdk.aws_s3.Bucket(stack, "Careless")
+    check_with_every_pack(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = (tmp_path / "validation-report.json").read_text()
+    assert "KeyPhrasesStack/Careless/Resource" in report
+    assert "KeyPhrasesStack/Pipeline" not in report
