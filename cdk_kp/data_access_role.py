@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -29,6 +31,19 @@ def key_phrases_job_arn(scope: Construct, job_id: str = "*") -> str:
     return Stack.of(scope).format_arn(
         service="comprehend", resource="key-phrases-detection-job", resource_name=job_id
     )
+
+
+class DataAccess(TypedDict):
+    """The keyword arguments of :func:`grant_data_access` and :class:`KeyPhrasesDataAccessRole`
+    that describe what the role reaches."""
+
+    input_bucket: s3.IBucket
+    input_prefix: str
+    output_bucket: s3.IBucket
+    output_prefix: str
+    encryption_key: kms.IKey | None
+    volume_encryption_key: kms.IKey | None
+    network: JobNetwork | None
 
 
 def s3_keys(*keys: kms.IKey | None) -> list[kms.IKey]:

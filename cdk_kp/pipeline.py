@@ -24,7 +24,7 @@ from cdk_kp.compliance import (
     acknowledge,
     acknowledge_regulatory,
 )
-from cdk_kp.data_access_role import KeyPhrasesDataAccessRole, grant_data_access
+from cdk_kp.data_access_role import DataAccess, KeyPhrasesDataAccessRole, grant_data_access
 from cdk_kp.network import JobNetwork
 from cdk_kp.schedule import MAX_EXECUTION_SECONDS, PollSchedule
 from cdk_kp.workflow import KeyPhrasesWorkflow
@@ -230,29 +230,19 @@ class KeyPhrasesPipeline(Construct):
                 vpc=vpc, subnets=list(subnets), security_groups=list(security_groups)
             )
 
+        access = DataAccess(
+            input_bucket=input_bucket,
+            input_prefix=input_prefix,
+            output_bucket=output_bucket,
+            output_prefix=output_prefix,
+            encryption_key=encryption_key,
+            volume_encryption_key=volume_encryption_key,
+            network=self.network,
+        )
         if data_access_role is None:
-            data_access_role = KeyPhrasesDataAccessRole(
-                self,
-                "DataAccessRole",
-                input_bucket=input_bucket,
-                input_prefix=input_prefix,
-                output_bucket=output_bucket,
-                output_prefix=output_prefix,
-                encryption_key=encryption_key,
-                volume_encryption_key=volume_encryption_key,
-                network=self.network,
-            )
+            data_access_role = KeyPhrasesDataAccessRole(self, "DataAccessRole", **access)
         else:
-            grant_data_access(
-                data_access_role,
-                input_bucket=input_bucket,
-                input_prefix=input_prefix,
-                output_bucket=output_bucket,
-                output_prefix=output_prefix,
-                encryption_key=encryption_key,
-                volume_encryption_key=volume_encryption_key,
-                network=self.network,
-            )
+            grant_data_access(data_access_role, **access)
         #: The role Comprehend assumes (created or given).
         self.data_access_role: iam.IRole = data_access_role
 
