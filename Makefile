@@ -10,7 +10,7 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 export JSII_NODE := $(NODE_BIN)/node
 export PATH := $(NODE_BIN):$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install synth test lint typecheck clean
+.PHONY: install synth test lint typecheck bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ typecheck: install
 
 test: install lint typecheck
 	$(BIN)/pytest -n 2
+
+# Figures, not pass/fail: polling cost against a fixed 60 s poller, and synth time against an
+# empty stack and the AWS Solutions Constructs peer (installed into .bench/ on first run).
+bench: install
+	$(BIN)/python benchmarks/polling.py
+	$(BIN)/python benchmarks/synth.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms
 
 from cdk_kp.compliance import (
     ACCESS_LOG_BUCKET_SSE_S3,

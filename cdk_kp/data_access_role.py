@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
@@ -21,7 +20,11 @@ from cdk_kp.compliance import (
     acknowledge_regulatory,
     wildcard_finding,
 )
-from cdk_kp.network import JobNetwork
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms
+
+    from cdk_kp.network import JobNetwork
 
 COMPREHEND_PRINCIPAL = "comprehend.amazonaws.com"
 

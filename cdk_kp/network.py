@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from aws_cdk import aws_ec2 as ec2
+if TYPE_CHECKING:
+    from aws_cdk import aws_ec2 as ec2
 
 #: VpcConfig limits of the API.
 MAX_SUBNETS = 16

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import ArnFormat, Aws, Duration, Names, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -28,6 +25,13 @@ from cdk_kp.data_access_role import DataAccess, KeyPhrasesDataAccessRole, grant_
 from cdk_kp.network import JobNetwork
 from cdk_kp.schedule import MAX_EXECUTION_SECONDS, PollSchedule
 from cdk_kp.workflow import KeyPhrasesWorkflow
+
+if TYPE_CHECKING:
+    # Imported for annotations only: aws_ec2's bindings take a tenth of a second to load,
+    # which every synth would pay whether or not it uses a VPC.
+    from aws_cdk import aws_cloudwatch as cloudwatch
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_kms as kms
 
 #: Added to the polling budget for the execution timeout: time for the calls themselves and
 #: their retries, so that the workflow's own budget (which stops the job) always fires first.
@@ -217,8 +221,10 @@ class KeyPhrasesPipeline(Construct):
         if vpc is not None:
             subnets = vpc.select_subnets(**_selection_kwargs(vpc_subnets)).subnets
             if security_groups is None:
+                from aws_cdk import aws_ec2
+
                 security_groups = [
-                    ec2.SecurityGroup(
+                    aws_ec2.SecurityGroup(
                         self,
                         "JobSecurityGroup",
                         vpc=vpc,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -25,8 +24,12 @@ from cdk_kp._validation import (
 )
 from cdk_kp.compliance import JOB_ARNS, acknowledge, wildcard_finding
 from cdk_kp.data_access_role import COMPREHEND_PRINCIPAL, key_phrases_job_arn
-from cdk_kp.network import JobNetwork
 from cdk_kp.schedule import PollSchedule
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms
+
+    from cdk_kp.network import JobNetwork
 
 #: Error names a caller can catch.
 JOB_FAILED = "KeyPhrasesJobFailed"
