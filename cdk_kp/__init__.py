@@ -1,19 +1,48 @@
-"""cdk_kp: AWS CDK constructs for Amazon Comprehend asynchronous key phrase detection."""
+"""cdk_kp: AWS CDK constructs for Amazon Comprehend asynchronous key phrase detection.
 
-from cdk_kp._validation import INPUT_FORMATS, LANGUAGE_CODES
-from cdk_kp.data_access_role import KeyPhrasesDataAccessRole, grant_data_access
-from cdk_kp.network import JobNetwork
-from cdk_kp.pipeline import KeyPhrasesPipeline
-from cdk_kp.schedule import PollSchedule
-from cdk_kp.stack import KeyPhrasesStack
-from cdk_kp.workflow import (
+The constructs load aws-cdk-lib (and start its Node process) when first used, not when the
+package is imported, so that ``cdk_kp.client`` and the ``cdk-kp`` command stay light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from cdk_kp.contract import (
+    INPUT_FORMATS,
     INVALID_INPUT,
     JOB_FAILED,
     JOB_STOPPED,
     JOB_TIMED_OUT,
+    LANGUAGE_CODES,
     POLLING_FAILED,
-    KeyPhrasesWorkflow,
 )
+
+if TYPE_CHECKING:
+    from cdk_kp.data_access_role import KeyPhrasesDataAccessRole, grant_data_access
+    from cdk_kp.network import JobNetwork
+    from cdk_kp.pipeline import KeyPhrasesPipeline
+    from cdk_kp.schedule import PollSchedule
+    from cdk_kp.stack import KeyPhrasesStack
+    from cdk_kp.workflow import KeyPhrasesWorkflow
+
+_LAZY = {
+    "KeyPhrasesDataAccessRole": "cdk_kp.data_access_role",
+    "grant_data_access": "cdk_kp.data_access_role",
+    "JobNetwork": "cdk_kp.network",
+    "KeyPhrasesPipeline": "cdk_kp.pipeline",
+    "PollSchedule": "cdk_kp.schedule",
+    "KeyPhrasesStack": "cdk_kp.stack",
+    "KeyPhrasesWorkflow": "cdk_kp.workflow",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'cdk_kp' has no attribute {name!r}")
+
 
 __all__ = [
     "INPUT_FORMATS",

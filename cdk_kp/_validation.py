@@ -11,24 +11,8 @@ from collections.abc import Iterable, Mapping
 
 from aws_cdk import Token
 
-#: Languages StartKeyPhrasesDetectionJob accepts (botocore ``LanguageCode`` enum).
-LANGUAGE_CODES: tuple[str, ...] = (
-    "en",
-    "es",
-    "fr",
-    "de",
-    "it",
-    "pt",
-    "ar",
-    "hi",
-    "ja",
-    "ko",
-    "zh",
-    "zh-TW",
-)
-
-#: Values of ``InputDataConfig.InputFormat``.
-INPUT_FORMATS: tuple[str, ...] = ("ONE_DOC_PER_FILE", "ONE_DOC_PER_LINE")
+from cdk_kp.contract import INPUT_FORMATS as INPUT_FORMATS
+from cdk_kp.contract import LANGUAGE_CODES as LANGUAGE_CODES
 
 #: ``JobName``: 1 to 256 characters matching ``^([\p{L}\p{Z}\p{N}_.:/=+\-%@]*)$``.
 JOB_NAME_PUNCTUATION = "_.:/=+-%@"

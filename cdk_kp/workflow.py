@@ -23,6 +23,13 @@ from cdk_kp._validation import (
     check_tags,
 )
 from cdk_kp.compliance import JOB_ARNS, acknowledge, wildcard_finding
+from cdk_kp.contract import (  # the error names a caller can catch
+    INVALID_INPUT,
+    JOB_FAILED,
+    JOB_STOPPED,
+    JOB_TIMED_OUT,
+    POLLING_FAILED,
+)
 from cdk_kp.data_access_role import COMPREHEND_PRINCIPAL, key_phrases_job_arn
 from cdk_kp.schedule import PollSchedule
 
@@ -31,12 +38,6 @@ if TYPE_CHECKING:
 
     from cdk_kp.network import JobNetwork
 
-#: Error names a caller can catch.
-JOB_FAILED = "KeyPhrasesJobFailed"
-JOB_STOPPED = "KeyPhrasesJobStopped"
-JOB_TIMED_OUT = "KeyPhrasesJobTimedOut"
-INVALID_INPUT = "InvalidExecutionInput"
-POLLING_FAILED = "KeyPhrasesPollingFailed"
 
 #: Errors worth another try, per Comprehend operation: throttling and internal errors, as far
 #: as the operation can raise them (botocore's model lists no throttling for Stop).
