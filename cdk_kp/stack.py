@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from cdk_kp import contract
 from cdk_kp.pipeline import KeyPhrasesPipeline
 
 
@@ -37,13 +38,22 @@ class KeyPhrasesStack(Stack):
     """An environment-agnostic stack holding one :class:`KeyPhrasesPipeline`.
 
     Outputs: ``InputBucketName``, ``OutputBucketName``, ``StateMachineArn``,
-    ``DataAccessRoleArn``.
+    ``DataAccessRoleArn``, ``InputPrefix`` and ``OutputPrefix`` (``/`` when there is none).
     """
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.pipeline = KeyPhrasesPipeline(self, "Pipeline")
-        CfnOutput(self, "InputBucketName", value=self.pipeline.input_bucket.bucket_name)
-        CfnOutput(self, "OutputBucketName", value=self.pipeline.output_bucket.bucket_name)
-        CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine.state_machine_arn)
-        CfnOutput(self, "DataAccessRoleArn", value=self.pipeline.data_access_role.role_arn)
+        pipeline = self.pipeline
+        outputs = {
+            contract.OUTPUT_INPUT_BUCKET: pipeline.input_bucket.bucket_name,
+            contract.OUTPUT_OUTPUT_BUCKET: pipeline.output_bucket.bucket_name,
+            contract.OUTPUT_STATE_MACHINE: pipeline.state_machine.state_machine_arn,
+            contract.OUTPUT_ROLE: pipeline.data_access_role.role_arn,
+            # The client uploads under, and reads below, these prefixes.
+            contract.OUTPUT_INPUT_PREFIX: pipeline.input_prefix,
+            contract.OUTPUT_OUTPUT_PREFIX: pipeline.output_prefix,
+        }
+        for key, value in outputs.items():
+            # CloudFormation refuses an empty output value; "/" stands for "no prefix".
+            CfnOutput(self, key, value=value or "/")

@@ -29,7 +29,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 import re
+import socket
 import threading
 import time
 import uuid
@@ -124,6 +126,10 @@ class ComprehendScript:
     fail_start: list[str] = field(default_factory=list)
     fail_describe: list[str] = field(default_factory=list)
     fail_stop: list[str] = field(default_factory=list)
+    #: Called once when a job first reports COMPLETED, with the job and moto's job object: a
+    #: test writes the output archive here and sets ``OutputDataConfig.S3Uri`` to it, as
+    #: Describe reports it on AWS.
+    on_complete: Callable[[ScriptedJob, ComprehendJob], None] | None = None
     jobs: dict[str, ScriptedJob] = field(default_factory=dict)
     start_attempts: int = 0
 
@@ -237,6 +243,11 @@ class LocalAws:
         )["stateMachineArn"]
         return self.state_machine_arn
 
+    def make_deployed_executable(self, arn: str) -> str:
+        """Make the state machine CloudFormation deployed as ``arn`` executable under that same
+        ARN, so that clients reading the stack's outputs can start it."""
+        return self.create_executable(self.resolved_definition(arn), name=arn.rsplit(":", 1)[1])
+
     # -- execution ------------------------------------------------------------------------------
 
     def run(
@@ -301,6 +312,8 @@ class LocalAws:
             return  # the workflow asked to stop it: moto's STOP_REQUESTED stands
         verdict = self.script.status(scripted, self.clock.now - scripted.started_at)
         status, message = verdict if isinstance(verdict, tuple) else (verdict, None)
+        if status == "COMPLETED" and job.job_status != "COMPLETED" and self.script.on_complete:
+            self.script.on_complete(scripted, job)
         job.job_status = status
         if message is not None:
             job.extra_args["Message"] = message
@@ -308,9 +321,18 @@ class LocalAws:
 
 @contextlib.contextmanager
 def local_aws(
-    template: Mapping[str, Any], *, region: str = REGION, stack_name: str = "KeyPhrasesStack"
+    template: Mapping[str, Any],
+    *,
+    region: str = REGION,
+    stack_name: str = "KeyPhrasesStack",
+    server: bool = False,
 ) -> Iterator[LocalAws]:
-    """moto with execution on, the bridges above in place, and ``template`` deployed."""
+    """moto with execution on, the bridges above in place, and ``template`` deployed.
+
+    With ``server`` moto runs as a server on 127.0.0.1 (a free port), ``AWS_ENDPOINT_URL``
+    points every boto3 client of the process at it, and ``MOTO_PORT`` points Step Functions'
+    own SDK calls there; otherwise moto intercepts boto3 in-process.
+    """
     local: LocalAws | None = None
     original_start = ComprehendBackend.start_key_phrases_detection_job
     original_describe = ComprehendBackend.describe_key_phrases_detection_job
@@ -372,7 +394,7 @@ def local_aws(
     saved_prefix = error_prefixes.get("comprehend")
     saved_time = getattr(retrier_decl, "time")  # noqa: B009 - moto does not export it
     saved = [(owner, attr, owner.__dict__[attr]) for owner, attr, _ in patches]
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with _moto(server):
         try:
             for owner, attr, replacement in patches:
                 setattr(owner, attr, replacement)
@@ -402,3 +424,34 @@ class _RetryTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+@contextlib.contextmanager
+def _moto(server: bool) -> Iterator[None]:
+    if not server:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            yield
+        return
+    from moto.core.config import default_user_config
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "MOTO_PORT")}
+    saved_config = copy.deepcopy(default_user_config["stepfunctions"])
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+    os.environ["MOTO_PORT"] = str(port)
+    moto_server.start()
+    try:
+        yield
+    finally:
+        moto_server.stop()
+        default_user_config["stepfunctions"] = saved_config
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -382,7 +382,10 @@ def test_stack_outputs(bundled_template):
         "OutputBucketName",
         "StateMachineArn",
         "DataAccessRoleArn",
+        "InputPrefix",
+        "OutputPrefix",
     }
+    assert outputs["InputPrefix"]["Value"] == "/"  # no prefix: the whole bucket
     role_id, _ = only_resource_named(bundled_template, "AWS::IAM::Role", "DataAccessRole")
     assert outputs["DataAccessRoleArn"]["Value"] == {"Fn::GetAtt": [role_id, "Arn"]}
 

@@ -1,0 +1,251 @@
+"""``cdk-kp``: send documents through a deployed key phrase pipeline and read the results."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+import botocore.exceptions
+
+from cdk_kp import contract
+from cdk_kp.client import (
+    ArchiveError,
+    DocumentKeyPhrases,
+    ExecutionFailedError,
+    InvalidInputError,
+    KeyPhrasesClient,
+    NotAKeyPhrasesStackError,
+    Outcome,
+    Progress,
+    StackNotFoundError,
+)
+
+#: Exit codes, each for one kind of ending.
+OK = 0
+USAGE = 2
+NO_CREDENTIALS = 3
+NOT_A_PIPELINE = 4
+INVALID_INPUT = 5
+JOB_FAILED = 6
+TIMED_OUT = 7
+INTERRUPTED = 130
+
+EXIT_CODES = f"""exit codes:
+  {OK}    the job completed (or the command did what it was asked)
+  {USAGE}    the command line is wrong
+  {NO_CREDENTIALS}    no AWS credentials were found
+  {NOT_A_PIPELINE}    the stack does not exist or is not a cdk_kp stack
+  {INVALID_INPUT}    invalid input: nothing uploadable, an unknown language or format
+  {JOB_FAILED}    the job failed or was stopped (Comprehend's message is shown)
+  {TIMED_OUT}    the job ran past the workflow's time budget and was stopped
+  {INTERRUPTED}  interrupted (Ctrl-C): the execution keeps running
+"""
+
+
+class Display:
+    """Progress on stderr: one line rewritten in place on a terminal, a line a change elsewhere."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self._last: str | None = None
+
+    def progress(self, progress: Progress) -> None:
+        minutes, seconds = divmod(int(progress.elapsed), 60)
+        text = f"{progress.status:<10} {minutes:d}:{seconds:02d} elapsed"
+        if self.live:
+            self.stream.write(f"\r{text}")
+            self.stream.flush()
+        elif progress.status != self._last:
+            self.stream.write(f"{text}\n")
+        self._last = progress.status
+
+    def say(self, text: str) -> None:
+        if self.live and self._last is not None:
+            self.stream.write("\n")
+            self._last = None
+        self.stream.write(f"{text}\n")
+        self.stream.flush()
+
+
+def write_results(records: Iterable[DocumentKeyPhrases], out: Path | None, stdout: TextIO) -> int:
+    """Write records as JSON lines, or CSV when ``out`` ends in ``.csv``; the number written."""
+    count = 0
+    handle = out.open("w", newline="", encoding="utf-8") if out else stdout
+    try:
+        if out is not None and out.suffix.lower() == ".csv":
+            writer = csv.writer(handle)
+            writer.writerow(["file", "line", "text", "score", "begin_offset", "end_offset"])
+            for record in records:
+                count += 1
+                for phrase in record.key_phrases:
+                    writer.writerow(
+                        [
+                            record.file,
+                            "" if record.line is None else record.line,
+                            phrase.text,
+                            phrase.score,
+                            phrase.begin_offset,
+                            phrase.end_offset,
+                        ]
+                    )
+        else:
+            for record in records:
+                count += 1
+                handle.write(json.dumps(record.as_dict(), ensure_ascii=False) + "\n")
+    finally:
+        if out is not None:
+            handle.close()
+    return count
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="cdk-kp",
+        description="Run Amazon Comprehend key phrase detection through a deployed cdk_kp "
+        "pipeline: upload documents, start a job, watch it, and write its key phrases.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="upload files or folders, run a job, write its key phrases",
+        description="Upload PATHs under a new batch prefix of the stack's input bucket, start "
+        "an execution for that batch, show its progress, and write the key phrases.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    run.add_argument("--stack", required=True, help="name of the deployed KeyPhrasesStack")
+    run.add_argument("--language", choices=contract.LANGUAGE_CODES, help="default: the stack's")
+    run.add_argument(
+        "--format",
+        choices=contract.INPUT_FORMATS,
+        default="ONE_DOC_PER_LINE",
+        help="one document per file, or per line (default)",
+    )
+    run.add_argument("--batch", help="batch name (default: batch-<time>-<random>)")
+    run.add_argument(
+        "--out", type=Path, help="results.jsonl or results.csv (default: JSON lines on stdout)"
+    )
+    run.add_argument("--poll", type=float, default=10.0, help="seconds between status checks")
+
+    status = commands.add_parser(
+        "status",
+        help="show an execution's status (and wait for it with --wait)",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    status.add_argument("--wait", action="store_true", help="wait until it ends")
+    status.add_argument("--poll", type=float, default=10.0, help="seconds between status checks")
+
+    results = commands.add_parser(
+        "results",
+        help="write the key phrases of a completed execution",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    results.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    results.add_argument("--out", type=Path, help="results.jsonl or results.csv (default: stdout)")
+    return top
+
+
+def _ended(outcome: Outcome, display: Display) -> int:
+    if outcome.succeeded:
+        output = outcome.output or {}
+        display.say(f"COMPLETED: job {output.get('jobId')}, results at {output.get('outputS3Uri')}")
+        return OK
+    display.say(f"{outcome.status}: {outcome.error}: {outcome.cause}")
+    if outcome.error == contract.INVALID_INPUT:
+        return INVALID_INPUT
+    if outcome.error == contract.JOB_TIMED_OUT or outcome.status == "TIMED_OUT":
+        return TIMED_OUT
+    return JOB_FAILED
+
+
+def _wait(client: KeyPhrasesClient, arn: str, display: Display, poll: float) -> Outcome:
+    try:
+        return client.wait(arn, on_progress=display.progress, poll_seconds=poll)
+    except ExecutionFailedError as failed:
+        return failed.outcome
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    display = Display(sys.stderr)
+    args = parser().parse_args(argv)
+    arn: str | None = None
+    try:
+        if args.command == "run":
+            client = KeyPhrasesClient.from_stack(args.stack)
+            report = client.upload(args.paths, batch=args.batch, input_format=args.format)
+            for skipped in report.skipped:
+                display.say(f"skipped {skipped.path}: {skipped.reason}")
+            if not report.uploaded:
+                display.say("nothing to upload: no file can be a Comprehend document")
+                return INVALID_INPUT
+            display.say(
+                f"uploaded {len(report.uploaded)} file(s), {report.bytes_uploaded:,} bytes, to "
+                f"s3://{client.input_bucket}/{client.input_prefix}{report.batch_prefix}"
+            )
+            arn = client.start(
+                input_prefix=report.batch_prefix,
+                language_code=args.language,
+                input_format=args.format,
+                name=report.batch_prefix.rstrip("/"),
+            )
+            display.say(f"started {arn}")
+            outcome = _wait(client, arn, display, args.poll)
+            code = _ended(outcome, display)
+            if code == OK:
+                count = write_results(client.results(outcome), args.out, stdout)
+                where = f" to {args.out}" if args.out else ""
+                display.say(f"wrote key phrases of {count} document(s){where}")
+            return code
+        client = KeyPhrasesClient()  # status and results need no stack: the ARN says it all
+        arn = args.execution_arn
+        if args.command == "status":
+            outcome = _wait(client, arn, display, args.poll) if args.wait else client.describe(arn)
+            if outcome.status == "RUNNING":
+                display.say(f"RUNNING: {arn}")
+                return OK
+            return _ended(outcome, display)
+        outcome = client.describe(arn)
+        code = _ended(outcome, display)
+        if code == OK:
+            count = write_results(client.results(outcome), args.out, stdout)
+            display.say(f"wrote key phrases of {count} document(s)")
+        return code
+    except KeyboardInterrupt:
+        if arn is not None:
+            display.say(
+                f"interrupted; the execution keeps running. Watch it again with:\n"
+                f"  cdk-kp status {arn} --wait"
+            )
+        else:
+            display.say("interrupted before any execution started")
+        return INTERRUPTED
+    except botocore.exceptions.NoCredentialsError:
+        display.say("no AWS credentials found: configure a profile or set AWS_PROFILE")
+        return NO_CREDENTIALS
+    except (StackNotFoundError, NotAKeyPhrasesStackError) as error:
+        display.say(str(error))
+        return NOT_A_PIPELINE
+    except InvalidInputError as error:
+        display.say(str(error))
+        return INVALID_INPUT
+    except ArchiveError as error:
+        display.say(str(error))
+        return JOB_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,286 @@
+"""`cdk-kp` end to end against moto as a server on 127.0.0.1.
+
+The bundled stack's template is deployed into the server; the command uploads, starts, waits and
+writes results through the same boto3 calls it makes against AWS. The test plays Comprehend: it
+decides the job's status and, on completion, writes a real-format output.tar.gz at the job's
+output location (computing "key phrases" from the documents the command uploaded) and reports
+its URI as Describe does.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_cdk.assertions import Template
+from moto.comprehend.models import ComprehendJob
+from moto.s3.models import s3_backends
+
+from cdk_kp import cli
+from cdk_kp.contract import INVALID_INPUT
+
+from .harness import ACCOUNT, ComprehendScript, LocalAws, ScriptedJob, local_aws
+
+CAPITALIZED = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)*")
+
+
+def phrases_of(text: str) -> list[dict[str, Any]]:
+    """The emulated Comprehend's "key phrases": runs of capitalized words, with offsets."""
+    return [
+        {"Text": m.group(), "Score": 0.99, "BeginOffset": m.start(), "EndOffset": m.end()}
+        for m in CAPITALIZED.finditer(text)
+    ]
+
+
+def write_output(aws: LocalAws) -> Any:
+    """on_complete: read the job's input from moto's S3, write its output archive."""
+
+    def complete(scripted: ScriptedJob, job: ComprehendJob) -> None:
+        backend = s3_backends[ACCOUNT]["global"]
+        input_uri = job.input_s3_config["S3Uri"]
+        bucket, _, prefix = input_uri[len("s3://") :].partition("/")
+        per_line = job.input_s3_config.get("InputFormat") == "ONE_DOC_PER_LINE"
+        lines = []
+        for key in sorted(backend.get_bucket(bucket).keys):
+            if not key.startswith(prefix):
+                continue
+            stored = backend.get_object(bucket, key)
+            assert stored is not None
+            text = stored.value.decode("utf-8")
+            name = key[len(prefix) :]
+            if per_line:
+                for number, doc in enumerate(text.splitlines()):
+                    record = {"File": name, "Line": number, "KeyPhrases": phrases_of(doc)}
+                    lines.append(json.dumps(record))
+            else:
+                lines.append(json.dumps({"File": name, "KeyPhrases": phrases_of(text)}))
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            data = ("\n".join(lines) + "\n").encode()
+            info = tarfile.TarInfo("output")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        out_bucket, _, out_prefix = job.output_s3_config["S3Uri"][len("s3://") :].partition("/")
+        key = f"{out_prefix}{ACCOUNT}-KP-{job.job_id}/output/output.tar.gz"
+        backend.put_object(out_bucket, key, buffer.getvalue())
+        job.output_s3_config["S3Uri"] = f"s3://{out_bucket}/{key}"
+
+    return complete
+
+
+@pytest.fixture(scope="module")
+def aws(bundled_template: Template) -> Iterator[LocalAws]:
+    with local_aws(bundled_template.to_json(), server=True) as local:
+        local.make_deployed_executable(local.outputs["StateMachineArn"])
+        yield local
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "alpha.txt").write_text("Amazon Comprehend finds key phrases in Seattle.")
+    (folder / "sub" / "beta.txt").write_text("The Space Needle stands in Seattle Center.")
+    (folder / "gamma.txt").write_text("Nothing capitalized here except Python.")
+    (folder / "latin.txt").write_bytes("Caf\u00e9 au lait".encode("latin-1"))
+    (folder / "blank.txt").write_text("   \n")
+    return folder
+
+
+def run_cli(aws: LocalAws, script: ComprehendScript, *argv: str) -> tuple[int, str, str]:
+    aws.reset(script)
+    out = io.StringIO()
+    code = cli.main(list(argv), stdout=out)
+    return code, out.getvalue(), ""
+
+
+def test_run_uploads_starts_waits_and_writes_every_documents_key_phrases(
+    aws, docs, tmp_path, capsys
+):
+    results = tmp_path / "results.jsonl"
+    script = ComprehendScript.completes_after(1800)
+    script.on_complete = write_output(aws)
+    code, _, _ = run_cli(
+        aws,
+        script,
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(docs),
+        "--format",
+        "ONE_DOC_PER_FILE",
+        "--out",
+        str(results),
+        "--batch",
+        "nightly-1",
+        "--poll",
+        "0.01",
+    )
+    err = capsys.readouterr().err
+    assert code == cli.OK, err
+    assert f"skipped {docs / 'latin.txt'}: not UTF-8" in err
+    assert f"skipped {docs / 'blank.txt'}: empty" in err
+    assert "uploaded 3 file(s)" in err
+    assert "COMPLETED: job" in err
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    expected = {
+        name: [p["Text"] for p in phrases_of((docs / name).read_text())]
+        for name in ("alpha.txt", "sub/beta.txt", "gamma.txt")
+    }
+    assert {r["file"]: [p["text"] for p in r["key_phrases"]] for r in records} == expected
+    (job,) = aws.script.jobs.values()
+    assert job.request["InputDataConfig"]["S3Uri"].endswith("/nightly-1/")
+    assert job.request["InputDataConfig"]["InputFormat"] == "ONE_DOC_PER_FILE"
+
+
+def test_run_one_doc_per_line_to_csv(aws, tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("Alice met Bob.\nParis is in France.\n")
+    results = tmp_path / "results.csv"
+    script = ComprehendScript.completes_after(300)
+    script.on_complete = write_output(aws)
+    code, _, _ = run_cli(
+        aws,
+        script,
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(corpus),
+        "--language",
+        "fr",
+        "--out",
+        str(results),
+        "--poll",
+        "0.01",
+    )
+    assert code == cli.OK, capsys.readouterr().err
+    rows = results.read_text().splitlines()
+    assert rows[0] == "file,line,text,score,begin_offset,end_offset"
+    assert rows[1:] == [
+        "corpus.txt,0,Alice,0.99,0,5",
+        "corpus.txt,0,Bob,0.99,10,13",
+        "corpus.txt,1,Paris,0.99,0,5",
+        "corpus.txt,1,France,0.99,12,18",
+    ]
+    (job,) = aws.script.jobs.values()
+    assert job.request["LanguageCode"] == "fr"
+
+
+def test_status_and_results_of_a_finished_execution(aws, docs, tmp_path, capsys):
+    script = ComprehendScript.completes_after(60)
+    script.on_complete = write_output(aws)
+    run_cli(
+        aws, script, "run", "--stack", "KeyPhrasesStack", str(docs / "alpha.txt"), "--poll", "0.01"
+    )
+    arn = re.search(r"started (\S+)", capsys.readouterr().err)
+    assert arn is not None
+    assert cli.main(["status", arn.group(1)]) == cli.OK
+    assert "COMPLETED" in capsys.readouterr().err
+    out = io.StringIO()
+    assert cli.main(["results", arn.group(1)], stdout=out) == cli.OK
+    (record,) = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert record["file"] == "alpha.txt"
+
+
+def test_a_failed_job_shows_comprehends_message(aws, docs, capsys):
+    script = ComprehendScript(
+        status=lambda job, t: (
+            ("FAILED", "INTERNAL_ERROR: disk on fire") if t > 100 else "IN_PROGRESS"
+        )
+    )
+    code, _, _ = run_cli(
+        aws, script, "run", "--stack", "KeyPhrasesStack", str(docs), "--poll", "0.01"
+    )
+    err = capsys.readouterr().err
+    assert code == cli.JOB_FAILED
+    assert "KeyPhrasesJobFailed" in err
+    assert "INTERNAL_ERROR: disk on fire" in err
+
+
+def test_a_job_past_the_budget_times_out(aws, docs, capsys):
+    code, _, _ = run_cli(
+        aws, ComprehendScript(), "run", "--stack", "KeyPhrasesStack", str(docs), "--poll", "0.05"
+    )
+    assert code == cli.TIMED_OUT
+    assert "KeyPhrasesJobTimedOut" in capsys.readouterr().err
+
+
+def test_invalid_execution_input_has_its_own_exit_code(aws, capsys):
+    aws.reset(ComprehendScript())
+    arn = aws.sfn.start_execution(
+        stateMachineArn=aws.outputs["StateMachineArn"], input=json.dumps({"languageCode": "tlh"})
+    )["executionArn"]
+    assert cli.main(["status", arn, "--wait", "--poll", "0.01"]) == cli.INVALID_INPUT
+    assert INVALID_INPUT in capsys.readouterr().err
+
+
+def test_nothing_uploadable_is_invalid_input(aws, docs, capsys):
+    code, _, _ = run_cli(
+        aws, ComprehendScript(), "run", "--stack", "KeyPhrasesStack", str(docs / "latin.txt")
+    )
+    assert code == cli.INVALID_INPUT
+    assert "nothing to upload" in capsys.readouterr().err
+    assert aws.script.start_attempts == 0
+
+
+def test_a_missing_stack(aws, docs, capsys):
+    assert cli.main(["run", "--stack", "NoSuchStack", str(docs)]) == cli.NOT_A_PIPELINE
+    assert "no stack named 'NoSuchStack'" in capsys.readouterr().err
+
+
+def test_a_stack_that_is_not_a_cdk_kp_stack(aws, docs, capsys):
+    boto3.client("cloudformation").create_stack(
+        StackName="SomethingElse",
+        TemplateBody=json.dumps({"Resources": {"B": {"Type": "AWS::S3::Bucket"}}}),
+    )
+    assert cli.main(["run", "--stack", "SomethingElse", str(docs)]) == cli.NOT_A_PIPELINE
+    assert "is not a cdk_kp stack: it has no output InputBucketName" in capsys.readouterr().err
+
+
+def test_no_credentials(monkeypatch, docs, tmp_path, capsys):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached
+    assert cli.main(["run", "--stack", "KeyPhrasesStack", str(docs)]) == cli.NO_CREDENTIALS
+    assert "no AWS credentials found" in capsys.readouterr().err
+
+
+def test_ctrl_c_leaves_the_execution_running_and_says_how_to_resume(aws, docs, monkeypatch, capsys):
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cdk_kp.client.KeyPhrasesClient.wait", interrupted)
+    code, _, _ = run_cli(aws, ComprehendScript(), "run", "--stack", "KeyPhrasesStack", str(docs))
+    err = capsys.readouterr().err
+    assert code == cli.INTERRUPTED
+    arn = re.search(r"cdk-kp status (\S+) --wait", err)
+    assert arn is not None
+    assert "the execution keeps running" in err
+    history = aws.sfn.get_execution_history(executionArn=arn.group(1))["events"]
+    assert not [e for e in history if e["type"] == "ExecutionAborted"]
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["status"], ["results"]])
+def test_help_reads_well(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*command, "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "usage: cdk-kp" in text
+    assert "exit codes:" in text
