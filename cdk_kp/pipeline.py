@@ -24,7 +24,7 @@ from cdk_kp.compliance import (
 from cdk_kp.data_access_role import DataAccess, KeyPhrasesDataAccessRole, grant_data_access
 from cdk_kp.network import JobNetwork
 from cdk_kp.schedule import MAX_EXECUTION_SECONDS, PollSchedule
-from cdk_kp.workflow import KeyPhrasesWorkflow
+from cdk_kp.workflow import MAX_RETRY_SECONDS, KeyPhrasesWorkflow
 
 if TYPE_CHECKING:
     # Imported for annotations only: aws_ec2's bindings take a tenth of a second to load,
@@ -33,9 +33,19 @@ if TYPE_CHECKING:
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_kms as kms
 
-#: Added to the polling budget for the execution timeout: time for the calls themselves and
-#: their retries, so that the workflow's own budget (which stops the job) always fires first.
+#: Added to the polling budget for the execution timeout, besides the longest the calls can
+#: spend retrying (every poll, the start and the stop), so that the workflow's own budget,
+#: which stops the job, always ends the execution first.
 EXECUTION_TIMEOUT_MARGIN = Duration.minutes(30)
+
+
+def default_execution_timeout(schedule: PollSchedule) -> int:
+    """Seconds: the budget, every call retrying as long as it can, and 30 minutes."""
+    calls = len(schedule.waits) + 2
+    return int(
+        schedule.timeout_seconds + calls * MAX_RETRY_SECONDS + EXECUTION_TIMEOUT_MARGIN.to_seconds()
+    )
+
 
 #: How long Step Functions may reuse a data key of a customer-managed key (its default).
 DATA_KEY_REUSE_PERIOD = Duration.minutes(5)
@@ -59,7 +69,7 @@ class KeyPhrasesPipeline(Construct):
     access blocked, server access logs into a dedicated log bucket, retained when the stack is
     deleted, never emptied by the library), a least-privilege data-access role, and a Standard
     state machine running :class:`KeyPhrasesWorkflow` with logs at level ALL, X-Ray tracing and an
-    execution timeout of the polling budget plus 30 minutes.
+    execution timeout long enough for the polling budget and every retry.
 
     Bring your own buckets or role with ``input_bucket``, ``output_bucket`` and
     ``data_access_role``; the same least-privilege statements are added to a role you bring.
@@ -115,7 +125,9 @@ class KeyPhrasesPipeline(Construct):
         :param job_name_prefix: default job names are ``<prefix>-<execution name>``.
         :param poll_schedule: when to poll and for how long. Default: :class:`PollSchedule()`.
         :param execution_timeout: the state machine's overall timeout. Default: the polling
-            budget plus 30 minutes. Must be longer than the polling budget.
+            budget, plus the longest every Comprehend call can spend retrying (122 s each),
+            plus 30 minutes (about 29.9 hours for the default schedule). Must be longer than
+            the polling budget.
         :param log_retention: how long execution logs are kept. Default: one year.
         :param state_machine_name: Default: a name CloudFormation generates, or, with
             ``encryption_key``, one derived from the construct path (the state machine's key
@@ -164,7 +176,7 @@ class KeyPhrasesPipeline(Construct):
         self.poll_schedule = poll_schedule or PollSchedule()
         budget = self.poll_schedule.timeout_seconds
         if execution_timeout is None:
-            execution_timeout = Duration.seconds(budget + EXECUTION_TIMEOUT_MARGIN.to_seconds())
+            execution_timeout = Duration.seconds(default_execution_timeout(self.poll_schedule))
         timeout_seconds = execution_timeout.to_seconds()
         if timeout_seconds <= budget:
             raise ValueError(

@@ -48,14 +48,20 @@ RETRYABLE_ERRORS: dict[str, tuple[str, ...]] = {
     "describeKeyPhrasesDetectionJob": (THROTTLED, INTERNAL_ERROR),
     "stopKeyPhrasesDetectionJob": (INTERNAL_ERROR,),
 }
-#: Stop answers these when the job has already ended or is gone: nothing left to stop.
-STOP_NOTHING_TO_STOP = (
-    "Comprehend.InvalidRequestException",
-    "Comprehend.JobNotFoundException",
+#: The retry settings of every Comprehend call, and the longest a call can spend retrying.
+RETRY_INTERVAL_SECONDS = 2
+RETRY_BACKOFF_RATE = 2.0
+RETRY_MAX_ATTEMPTS = 6
+RETRY_MAX_DELAY_SECONDS = 60
+MAX_RETRY_SECONDS = sum(
+    min(RETRY_MAX_DELAY_SECONDS, RETRY_INTERVAL_SECONDS * RETRY_BACKOFF_RATE**attempt)
+    for attempt in range(RETRY_MAX_ATTEMPTS)
 )
 
 #: Workflow variables the fragment owns. They are assigned by the start task before they are
-#: read, so running the fragment twice in one execution is safe; do not assign them yourself.
+#: read, so running the fragment twice in one scope is safe; do not assign them yourself. A Map
+#: or Parallel branch cannot assign a variable of its enclosing scope, so the fragment cannot run
+#: both inside such a branch and outside it in one state machine.
 VAR_SCHEDULE = "keyPhrasesSchedule"
 VAR_POLLS = "keyPhrasesPolls"
 VAR_WAIT = "keyPhrasesWait"
@@ -107,10 +113,10 @@ def comprehend_call(
     )
     state.add_retry(
         errors=list(RETRYABLE_ERRORS[action]),
-        interval=Duration.seconds(2),
-        backoff_rate=2.0,
-        max_attempts=6,
-        max_delay=Duration.seconds(60),
+        interval=Duration.seconds(RETRY_INTERVAL_SECONDS),
+        backoff_rate=RETRY_BACKOFF_RATE,
+        max_attempts=RETRY_MAX_ATTEMPTS,
+        max_delay=Duration.seconds(RETRY_MAX_DELAY_SECONDS),
         jitter_strategy=sfn.JitterType.FULL,
     )
     return state
@@ -359,11 +365,18 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
                 "DataAccessRoleArn": data_access_role.role_arn,
                 "LanguageCode": sfn.JsonPath.string_at("$.request.languageCode"),
                 "JobName": sfn.JsonPath.string_at("$.request.jobName"),
+                # The execution and exactly what the job is asked to do (not the rest of the
+                # input, which could pass States.Hash's 10,000-character limit).
                 "ClientRequestToken": sfn.JsonPath.hash(
                     sfn.JsonPath.format(
-                        "{}|{}",
+                        "{}|{}|{}|{}|{}|{}|{}",
                         sfn.JsonPath.string_at("$$.Execution.Id"),
-                        sfn.JsonPath.json_to_string(sfn.JsonPath.entire_payload),
+                        sfn.JsonPath.string_at("$.target.inputRoot"),
+                        sfn.JsonPath.string_at("$.target.outputRoot"),
+                        sfn.JsonPath.string_at("$.request.inputPrefix"),
+                        sfn.JsonPath.string_at("$.request.inputFormat"),
+                        sfn.JsonPath.string_at("$.request.languageCode"),
+                        sfn.JsonPath.string_at("$.request.jobName"),
                     ),
                     "SHA-256",
                 ),
@@ -406,14 +419,14 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
             error=JOB_TIMED_OUT,
             cause_path=sfn.JsonPath.format(
                 f"Comprehend job {{}} was still running after the {budget} s budget; "
-                "it was asked to stop",
+                "a stop was requested",
                 sfn.JsonPath.string_at("$.job.JobId"),
             ),
         )
         stop_timed_out = stop_job("StopTimedOutJob")
-        stop_timed_out.add_catch(
-            timed_out, errors=list(STOP_NOTHING_TO_STOP), result_path=sfn.JsonPath.DISCARD
-        )
+        # Stopping is best effort: whatever Stop answers (the job already ended, or Stop itself
+        # failed), the workflow fails with the error that sent it here.
+        stop_timed_out.add_catch(timed_out, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
         stop_timed_out.next(timed_out)
 
         polling_error = sfn.Fail(
@@ -421,7 +434,7 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
             "PollingFailed",
             error=POLLING_FAILED,
             cause_path=sfn.JsonPath.format(
-                "Polling Comprehend job {} failed with {}: {}; the job was asked to stop",
+                "Polling Comprehend job {} failed with {}: {}; a stop was requested",
                 sfn.JsonPath.string_at("$.job.JobId"),
                 sfn.JsonPath.string_at("$.error.Error"),
                 sfn.JsonPath.string_at("$.error.Cause"),
@@ -429,7 +442,7 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
         )
         stop_after_error = stop_job("StopJobAfterError")
         stop_after_error.add_catch(
-            polling_error, errors=list(STOP_NOTHING_TO_STOP), result_path=sfn.JsonPath.DISCARD
+            polling_error, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD
         )
         stop_after_error.next(polling_error)
         describe.add_catch(stop_after_error, errors=["States.ALL"], result_path="$.error")

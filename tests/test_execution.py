@@ -156,6 +156,15 @@ def test_budget_spent_stops_the_job_and_fails_timed_out(aws):
     assert job.describe_calls == len(PollSchedule().waits)
 
 
+def test_budget_spent_and_stop_failing_for_good_still_times_out(aws):
+    script = ComprehendScript(status=lambda job, t: "IN_PROGRESS")
+    script.fail_stop = ["InternalServerException"] * 7  # the first try and six retries
+    execution = run(aws, script)
+    assert (execution.status, execution.error) == ("FAILED", "KeyPhrasesJobTimedOut")
+    assert execution.cause is not None
+    assert "a stop was requested" in execution.cause
+
+
 def test_budget_spent_on_a_job_that_just_ended_still_times_out_cleanly(aws):
     script = ComprehendScript(
         status=lambda job, t: "IN_PROGRESS", fail_stop=["InvalidRequestException"]
@@ -263,23 +272,43 @@ def test_invalid_input_fails_before_any_job_starts(aws, execution_input, cause):
 
 
 def test_unrelated_input_fields_are_ignored(aws):
-    execution = run(aws, ComprehendScript.completes_after(60), {"requestedBy": "nightly"})
-    assert execution.status == "SUCCEEDED"
+    """Even a large one: the token hashes the request, not the input (States.Hash takes at
+    most 10,000 characters)."""
+    execution = run(
+        aws, ComprehendScript.completes_after(60), {"requestedBy": "nightly", "notes": "x" * 20_000}
+    )
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    token = start_requests(execution)[0]["ClientRequestToken"]
+    again = run(aws, ComprehendScript.completes_after(60), {"requestedBy": "someone else"})
+    assert again.status == "SUCCEEDED"
+    assert token != start_requests(again)[0]["ClientRequestToken"]  # another execution
 
 
 # -- idempotency -------------------------------------------------------------------------------
 
 
 def expected_token(execution: Execution) -> str:
-    """The token recomputed outside Step Functions from the execution ARN and the state input
-    of StartJob, as the definition says: SHA-256 of ``<execution id>|<JSON of the input>``."""
+    """The token recomputed outside Step Functions from the execution ARN and the request
+    StartJob was given, as the definition says: SHA-256 of the execution ID, the input and output
+    roots and the four request fields, joined by ``|``."""
     (entered,) = [
         e
         for e in execution.history
         if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "StartJob"
     ]
-    state_input = json.loads(entered["stateEnteredEventDetails"]["input"])
-    text = execution.arn + "|" + json.dumps(state_input, separators=(",", ":"))
+    state = json.loads(entered["stateEnteredEventDetails"]["input"])
+    request, target = state["request"], state["target"]
+    text = "|".join(
+        [
+            execution.arn,
+            target["inputRoot"],
+            target["outputRoot"],
+            request["inputPrefix"],
+            request["inputFormat"],
+            request["languageCode"],
+            request["jobName"],
+        ]
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 

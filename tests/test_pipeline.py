@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from cdk_kp import KeyPhrasesPipeline, PollSchedule
+from cdk_kp.pipeline import default_execution_timeout
 
 from .conftest import BYO_INPUT_BUCKET, BYO_OUTPUT_BUCKET, BYO_ROLE_ARN, new_app, only_resource
 
@@ -217,8 +218,10 @@ def definition_of(template: Template) -> str:
     return json.dumps(machine["Properties"]["DefinitionString"])
 
 
-def test_execution_timeout_is_the_budget_plus_thirty_minutes(bundled_template):
-    assert '\\"TimeoutSeconds\\":88200' in definition_of(bundled_template)
+def test_execution_timeout_covers_the_budget_every_retry_and_thirty_minutes(bundled_template):
+    # 24 h of waits; 157 polls, the start and the stop each retrying up to 122 s; 30 minutes.
+    assert default_execution_timeout(PollSchedule()) == 86400 + 159 * 122 + 1800 == 107598
+    assert '\\"TimeoutSeconds\\":107598' in definition_of(bundled_template)
 
 
 def test_execution_timeout_follows_a_custom_budget_and_can_be_set():
@@ -236,7 +239,9 @@ def test_execution_timeout_follows_a_custom_budget_and_can_be_set():
         .find_resources("AWS::StepFunctions::StateMachine")
         .values()
     ]
-    assert sorted('\\"TimeoutSeconds\\":9000' in d for d in definitions) == [False, True]
+    two_hours = default_execution_timeout(PollSchedule(timeout=Duration.hours(2)))
+    assert two_hours == 7200 + (25 + 2) * 122 + 1800
+    assert sorted(f'\\"TimeoutSeconds\\":{two_hours}' in d for d in definitions) == [False, True]
     assert sorted('\\"TimeoutSeconds\\":10800' in d for d in definitions) == [False, True]
 
 

@@ -31,7 +31,6 @@ THROTTLED_OR_INTERNAL = [
 ]
 # StopKeyPhrasesDetectionJob cannot raise TooManyRequestsException (botocore's model).
 INTERNAL_ONLY = ["Comprehend.InternalServerException"]
-NOTHING_TO_STOP = ["Comprehend.InvalidRequestException", "Comprehend.JobNotFoundException"]
 
 
 @pytest.fixture(scope="module")
@@ -179,9 +178,9 @@ def test_a_describe_that_keeps_failing_stops_the_job(states):
 @pytest.mark.parametrize(
     ("stop", "then"), [("StopTimedOutJob", "JobTimedOut"), ("StopJobAfterError", "PollingFailed")]
 )
-def test_stopping_a_job_that_already_ended_still_ends_the_workflow(states, stop, then):
+def test_stopping_is_best_effort_and_always_ends_the_workflow(states, stop, then):
     assert states[stop]["Catch"] == [
-        {"ErrorEquals": NOTHING_TO_STOP, "ResultPath": None, "Next": then}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": then}
     ]
     assert states[stop]["Parameters"] == {"JobId.$": "$.job.JobId"}
 
@@ -199,8 +198,9 @@ def test_start_parameters(states):
         "LanguageCode.$": "$.request.languageCode",
         "JobName.$": "$.request.jobName",
         "ClientRequestToken.$": (
-            "States.Hash(States.Format('{}|{}', $$.Execution.Id, States.JsonToString($)), "
-            "'SHA-256')"
+            "States.Hash(States.Format('{}|{}|{}|{}|{}|{}|{}', $$.Execution.Id, "
+            "$.target.inputRoot, $.target.outputRoot, $.request.inputPrefix, "
+            "$.request.inputFormat, $.request.languageCode, $.request.jobName), 'SHA-256')"
         ),
     }
 
