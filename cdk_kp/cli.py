@@ -33,16 +33,20 @@ NOT_A_PIPELINE = 4
 INVALID_INPUT = 5
 JOB_FAILED = 6
 TIMED_OUT = 7
+AWS_REFUSED = 8
+NOT_FINISHED = 9
 INTERRUPTED = 130
 
 EXIT_CODES = f"""exit codes:
   {OK}    the job completed (or the command did what it was asked)
   {USAGE}    the command line is wrong
-  {NO_CREDENTIALS}    no AWS credentials were found
+  {NO_CREDENTIALS}    no usable AWS credentials or configuration (profile, Region)
   {NOT_A_PIPELINE}    the stack does not exist or is not a cdk_kp stack
   {INVALID_INPUT}    invalid input: nothing uploadable, an unknown language or format
   {JOB_FAILED}    the job failed or was stopped (Comprehend's message is shown)
   {TIMED_OUT}    the job ran past the workflow's time budget and was stopped
+  {AWS_REFUSED}    AWS refused a request (the message is shown)
+  {NOT_FINISHED}    the execution has not finished yet (results)
   {INTERRUPTED}  interrupted (Ctrl-C): the execution keeps running
 """
 
@@ -73,35 +77,53 @@ class Display:
         self.stream.flush()
 
 
-def write_results(records: Iterable[DocumentKeyPhrases], out: Path | None, stdout: TextIO) -> int:
-    """Write records as JSON lines, or CSV when ``out`` ends in ``.csv``; the number written."""
-    count = 0
-    handle = out.open("w", newline="", encoding="utf-8") if out else stdout
+def write_results(
+    records: Iterable[DocumentKeyPhrases], out: Path | None, stdout: TextIO
+) -> tuple[int, int]:
+    """Write records as JSON lines, or CSV when ``out`` ends in ``.csv``: (documents, documents
+    Comprehend could not analyse). A file is written whole or not at all (through a
+    ``.partial`` file renamed at the end)."""
+    documents = failed = 0
+    partial = out.with_name(out.name + ".partial") if out is not None else None
+    handle = partial.open("w", newline="", encoding="utf-8") if partial else stdout
     try:
         if out is not None and out.suffix.lower() == ".csv":
             writer = csv.writer(handle)
-            writer.writerow(["file", "line", "text", "score", "begin_offset", "end_offset"])
+            writer.writerow(
+                ["file", "line", "text", "score", "begin_offset", "end_offset", "error"]
+            )
             for record in records:
-                count += 1
+                documents += 1
+                failed += record.error is not None
+                line = "" if record.line is None else record.line
+                if record.error is not None:
+                    writer.writerow([record.file, line, "", "", "", "", record.error])
                 for phrase in record.key_phrases:
                     writer.writerow(
                         [
                             record.file,
-                            "" if record.line is None else record.line,
+                            line,
                             phrase.text,
                             phrase.score,
                             phrase.begin_offset,
                             phrase.end_offset,
+                            "",
                         ]
                     )
         else:
             for record in records:
-                count += 1
+                documents += 1
+                failed += record.error is not None
                 handle.write(json.dumps(record.as_dict(), ensure_ascii=False) + "\n")
-    finally:
-        if out is not None:
+    except BaseException:
+        if partial is not None:
             handle.close()
-    return count
+            partial.unlink(missing_ok=True)
+        raise
+    if partial is not None and out is not None:
+        handle.close()
+        partial.replace(out)
+    return documents, failed
 
 
 def parser() -> argparse.ArgumentParser:
@@ -128,10 +150,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--format",
         choices=contract.INPUT_FORMATS,
-        default="ONE_DOC_PER_LINE",
-        help="one document per file, or per line (default)",
+        help="one document per file, or per line (default: the stack's)",
     )
-    run.add_argument("--batch", help="batch name (default: batch-<time>-<random>)")
+    run.add_argument(
+        "--batch",
+        help="batch name: letters, digits, - and _ (default: batch-<time>-<random>); it names "
+        "the upload prefix and the execution",
+    )
     run.add_argument(
         "--out", type=Path, help="results.jsonl or results.csv (default: JSON lines on stdout)"
     )
@@ -178,11 +203,22 @@ def _wait(client: KeyPhrasesClient, arn: str, display: Display, poll: float) -> 
         return failed.outcome
 
 
+def _write(
+    client: KeyPhrasesClient, outcome: Outcome, out: Path | None, stdout: TextIO, display: Display
+) -> None:
+    documents, failed = write_results(client.results(outcome), out, stdout)
+    where = f" to {out}" if out else ""
+    display.say(f"wrote key phrases of {documents} document(s){where}")
+    if failed:
+        display.say(f"{failed} document(s) could not be analysed: see their error field")
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     display = Display(sys.stderr)
     args = parser().parse_args(argv)
     arn: str | None = None
+    finished = False
     try:
         if args.command == "run":
             client = KeyPhrasesClient.from_stack(args.stack)
@@ -204,37 +240,51 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             )
             display.say(f"started {arn}")
             outcome = _wait(client, arn, display, args.poll)
+            finished = True
             code = _ended(outcome, display)
             if code == OK:
-                count = write_results(client.results(outcome), args.out, stdout)
-                where = f" to {args.out}" if args.out else ""
-                display.say(f"wrote key phrases of {count} document(s){where}")
+                _write(client, outcome, args.out, stdout, display)
             return code
-        client = KeyPhrasesClient()  # status and results need no stack: the ARN says it all
         arn = args.execution_arn
+        client = KeyPhrasesClient.for_execution(arn)
         if args.command == "status":
             outcome = _wait(client, arn, display, args.poll) if args.wait else client.describe(arn)
-            if outcome.status == "RUNNING":
+            finished = outcome.status != "RUNNING"
+            if not finished:
                 display.say(f"RUNNING: {arn}")
                 return OK
             return _ended(outcome, display)
         outcome = client.describe(arn)
+        if outcome.status == "RUNNING":
+            display.say(f"RUNNING: no results yet; wait with: cdk-kp status {arn} --wait")
+            return NOT_FINISHED
+        finished = True
         code = _ended(outcome, display)
         if code == OK:
-            count = write_results(client.results(outcome), args.out, stdout)
-            display.say(f"wrote key phrases of {count} document(s)")
+            _write(client, outcome, args.out, stdout, display)
         return code
     except KeyboardInterrupt:
-        if arn is not None:
+        if arn is None:
+            display.say("interrupted before any execution started")
+        elif finished:
+            display.say(
+                f"interrupted while writing results (nothing was written); get them with:\n"
+                f"  cdk-kp results {arn} --out FILE"
+            )
+        else:
             display.say(
                 f"interrupted; the execution keeps running. Watch it again with:\n"
                 f"  cdk-kp status {arn} --wait"
             )
-        else:
-            display.say("interrupted before any execution started")
         return INTERRUPTED
-    except botocore.exceptions.NoCredentialsError:
-        display.say("no AWS credentials found: configure a profile or set AWS_PROFILE")
+    except (
+        botocore.exceptions.NoCredentialsError,
+        botocore.exceptions.PartialCredentialsError,
+        botocore.exceptions.NoRegionError,
+        botocore.exceptions.ProfileNotFound,
+        botocore.exceptions.TokenRetrievalError,
+    ) as error:
+        display.say(f"no usable AWS credentials or configuration: {error}")
         return NO_CREDENTIALS
     except (StackNotFoundError, NotAKeyPhrasesStackError) as error:
         display.say(str(error))
@@ -245,6 +295,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except ArchiveError as error:
         display.say(str(error))
         return JOB_FAILED
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        display.say(f"AWS refused a request: {error}")
+        return AWS_REFUSED
 
 
 if __name__ == "__main__":

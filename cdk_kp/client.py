@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlparse
 
 import boto3
 import botocore.exceptions
@@ -119,16 +118,22 @@ class KeyPhrase:
 
 @dataclass(frozen=True)
 class DocumentKeyPhrases:
-    """The key phrases of one document: a file, or a line of a file for ONE_DOC_PER_LINE."""
+    """The key phrases of one document: a file, or a line of a file for ONE_DOC_PER_LINE.
+
+    ``error`` is set (``"<ErrorCode>: <ErrorMessage>"``) when Comprehend could not analyse the
+    document; it then has no key phrases.
+    """
 
     file: str
     line: int | None
     key_phrases: list[KeyPhrase]
+    error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "line": self.line,
+            "error": self.error,
             "key_phrases": [
                 {
                     "text": p.text,
@@ -163,9 +168,13 @@ def read_key_phrases(stream: IO[bytes]) -> Iterator[DocumentKeyPhrases]:
 def _record(raw: bytes, member: str, number: int) -> DocumentKeyPhrases:
     try:
         data = json.loads(raw)
+        error = None
+        if "ErrorCode" in data:
+            error = f"{data['ErrorCode']}: {data.get('ErrorMessage', '')}".rstrip(": ")
         return DocumentKeyPhrases(
             file=data["File"],
             line=data.get("Line"),
+            error=error,
             key_phrases=[
                 KeyPhrase(
                     text=p["Text"],
@@ -204,6 +213,21 @@ def check_document(path: Path, input_format: str) -> str | None:
     return None
 
 
+#: Characters an execution name may hold that Comprehend's JobName alphabet also allows (the
+#: default job name is ``<prefix>-<execution name>``), and the length limit of both.
+BATCH_NAME_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+MAX_BATCH_NAME = 80
+
+
+def check_batch_name(batch: str) -> None:
+    """Raise unless ``batch`` can name a key prefix, an execution and (in) a job name."""
+    if not 1 <= len(batch) <= MAX_BATCH_NAME or not set(batch) <= BATCH_NAME_ALPHABET:
+        raise InvalidInputError(
+            f"batch must be 1 to {MAX_BATCH_NAME} letters, digits, '-' or '_' (it names the "
+            f"execution and the job); got {batch!r}"
+        )
+
+
 def _files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
     """Each file under ``paths`` with the key it gets, relative to the folder given."""
     for given in map(Path, paths):
@@ -228,9 +252,12 @@ class KeyPhrasesClient:
         state_machine_arn: str | None = None,
         output_bucket: str | None = None,
         input_prefix: str = "",
+        input_format: str = "ONE_DOC_PER_LINE",
         session: boto3.Session | None = None,
     ) -> None:
         self.input_bucket = input_bucket
+        #: The pipeline's default input format (what documents are checked against).
+        self.input_format = input_format
         self.output_bucket = output_bucket
         self.input_prefix = input_prefix
         self.state_machine_arn = state_machine_arn
@@ -262,8 +289,18 @@ class KeyPhrasesClient:
             output_bucket=outputs[contract.OUTPUT_OUTPUT_BUCKET],
             state_machine_arn=outputs[contract.OUTPUT_STATE_MACHINE],
             input_prefix="" if prefix == "/" else prefix,
+            input_format=outputs.get(contract.OUTPUT_INPUT_FORMAT, "ONE_DOC_PER_LINE"),
             session=session,
         )
+
+    @classmethod
+    def for_execution(cls, execution_arn: str) -> KeyPhrasesClient:
+        """A client for describing an execution and reading its results, in the execution's
+        own Region (from its ARN)."""
+        parts = execution_arn.split(":")
+        if len(parts) < 8 or parts[2] != "states" or parts[5] != "execution":
+            raise InvalidInputError(f"not a Step Functions execution ARN: {execution_arn!r}")
+        return cls(session=boto3.Session(region_name=parts[3]))
 
     # -- upload ----------------------------------------------------------------------------------
 
@@ -272,20 +309,35 @@ class KeyPhrasesClient:
         paths: Iterable[str | Path],
         *,
         batch: str | None = None,
-        input_format: str = "ONE_DOC_PER_LINE",
+        input_format: str | None = None,
     ) -> UploadReport:
         """Upload files and folders under ``<input prefix><batch>/``; a folder keeps its layout.
 
         A file that cannot be a Comprehend document (unreadable, empty, not UTF-8, over the
         1 MB document limit) is skipped and reported. ``batch`` defaults to a new unique name;
         the report's ``batch_prefix`` is what :meth:`start` takes as ``input_prefix``.
+        Documents are checked against ``input_format``, by default the pipeline's.
         """
+        input_format = input_format or self.input_format
         _check_choice("input_format", input_format, contract.INPUT_FORMATS)
         if self.input_bucket is None:
             raise InvalidInputError("upload needs the client's input_bucket")
         batch = batch or f"batch-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        report = UploadReport(batch_prefix=f"{batch.strip('/')}/")
-        for path, relative in _files(paths):
+        check_batch_name(batch)
+        report = UploadReport(batch_prefix=f"{batch}/")
+        files = list(_files(paths))
+        by_key: dict[str, list[Path]] = {}
+        for path, relative in files:
+            by_key.setdefault(relative, []).append(path)
+        clashes = {key: found for key, found in by_key.items() if len(found) > 1}
+        if clashes:
+            shown = "; ".join(
+                f"{key} <- {', '.join(map(str, found))}" for key, found in sorted(clashes.items())
+            )
+            raise InvalidInputError(
+                f"these files would be uploaded to the same key, one overwriting another: {shown}"
+            )
+        for path, relative in files:
             if not path.exists():
                 report.skipped.append(Skipped(path, "does not exist"))
                 continue
@@ -374,10 +426,11 @@ class KeyPhrasesClient:
             uri = outcome_or_uri.output["outputS3Uri"]
         else:
             uri = outcome_or_uri
-        parsed = urlparse(uri)
-        if parsed.scheme != "s3" or not parsed.netloc:
-            raise InvalidInputError(f"not an s3:// URI: {uri!r}")
-        body = self._s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"]
+        # Not urlparse: an S3 key may hold '#' and '?', which are not a fragment or a query here.
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        if not uri.startswith("s3://") or not bucket or not key:
+            raise InvalidInputError(f"not an s3://bucket/key URI: {uri!r}")
+        body = self._s3.get_object(Bucket=bucket, Key=key)["Body"]
         try:
             yield from read_key_phrases(body)
         finally:

@@ -38,6 +38,7 @@ OUTPUT_STATE_MACHINE = "StateMachineArn"
 OUTPUT_ROLE = "DataAccessRoleArn"
 OUTPUT_INPUT_PREFIX = "InputPrefix"
 OUTPUT_OUTPUT_PREFIX = "OutputPrefix"
+OUTPUT_INPUT_FORMAT = "InputFormat"
 REQUIRED_OUTPUTS = (OUTPUT_INPUT_BUCKET, OUTPUT_OUTPUT_BUCKET, OUTPUT_STATE_MACHINE)
 
 #: Comprehend's limit on one document (UTF-8), for ONE_DOC_PER_FILE a file, for

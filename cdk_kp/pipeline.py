@@ -224,6 +224,8 @@ class KeyPhrasesPipeline(Construct):
         self.output_bucket: s3.IBucket = output_bucket
         self.input_prefix = input_prefix
         self.output_prefix = output_prefix
+        #: The default input format of an execution.
+        self.input_format = input_format
         #: The customer-managed key, if any.
         self.encryption_key = encryption_key
         volume_encryption_key = volume_encryption_key or encryption_key
@@ -353,8 +355,14 @@ class KeyPhrasesPipeline(Construct):
         return self.input_bucket.grant_put(grantee, f"{self.input_prefix}*")
 
     def grant_read_output(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to read objects under the output prefix."""
-        return self.output_bucket.grant_read(grantee, f"{self.output_prefix}*")
+        """Allow ``grantee`` to read objects under the output prefix (and decrypt them with
+        ``encryption_key``, which Comprehend encrypts its output with)."""
+        grant = self.output_bucket.grant_read(grantee, f"{self.output_prefix}*")
+        if self.encryption_key is not None and self.encryption_key is not getattr(
+            self.output_bucket, "encryption_key", None
+        ):
+            self.encryption_key.grant_decrypt(grantee)
+        return grant
 
     def metric_failed(
         self, *, period: Duration | None = None, statistic: str | None = None

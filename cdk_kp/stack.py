@@ -38,7 +38,8 @@ class KeyPhrasesStack(Stack):
     """An environment-agnostic stack holding one :class:`KeyPhrasesPipeline`.
 
     Outputs: ``InputBucketName``, ``OutputBucketName``, ``StateMachineArn``,
-    ``DataAccessRoleArn``, ``InputPrefix`` and ``OutputPrefix`` (``/`` when there is none).
+    ``DataAccessRoleArn``, ``InputPrefix`` and ``OutputPrefix`` (``/`` when there is none),
+    ``InputFormat``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
@@ -53,6 +54,8 @@ class KeyPhrasesStack(Stack):
             # The client uploads under, and reads below, these prefixes.
             contract.OUTPUT_INPUT_PREFIX: pipeline.input_prefix,
             contract.OUTPUT_OUTPUT_PREFIX: pipeline.output_prefix,
+            # The format documents are checked against when an execution does not name one.
+            contract.OUTPUT_INPUT_FORMAT: pipeline.input_format,
         }
         for key, value in outputs.items():
             # CloudFormation refuses an empty output value; "/" stands for "no prefix".

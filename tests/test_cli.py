@@ -13,6 +13,7 @@ import io
 import json
 import re
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -162,13 +163,14 @@ def test_run_one_doc_per_line_to_csv(aws, tmp_path, capsys):
     )
     assert code == cli.OK, capsys.readouterr().err
     rows = results.read_text().splitlines()
-    assert rows[0] == "file,line,text,score,begin_offset,end_offset"
+    assert rows[0] == "file,line,text,score,begin_offset,end_offset,error"
     assert rows[1:] == [
-        "corpus.txt,0,Alice,0.99,0,5",
-        "corpus.txt,0,Bob,0.99,10,13",
-        "corpus.txt,1,Paris,0.99,0,5",
-        "corpus.txt,1,France,0.99,12,18",
+        "corpus.txt,0,Alice,0.99,0,5,",
+        "corpus.txt,0,Bob,0.99,10,13,",
+        "corpus.txt,1,Paris,0.99,0,5,",
+        "corpus.txt,1,France,0.99,12,18,",
     ]
+    assert not results.with_name("results.csv.partial").exists()
     (job,) = aws.script.jobs.values()
     assert job.request["LanguageCode"] == "fr"
 
@@ -258,7 +260,7 @@ def test_no_credentials(monkeypatch, docs, tmp_path, capsys):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached
     assert cli.main(["run", "--stack", "KeyPhrasesStack", str(docs)]) == cli.NO_CREDENTIALS
-    assert "no AWS credentials found" in capsys.readouterr().err
+    assert "no usable AWS credentials or configuration" in capsys.readouterr().err
 
 
 def test_ctrl_c_leaves_the_execution_running_and_says_how_to_resume(aws, docs, monkeypatch, capsys):
@@ -274,6 +276,10 @@ def test_ctrl_c_leaves_the_execution_running_and_says_how_to_resume(aws, docs, m
     assert "the execution keeps running" in err
     history = aws.sfn.get_execution_history(executionArn=arn.group(1))["events"]
     assert not [e for e in history if e["type"] == "ExecutionAborted"]
+    # The execution was left running on purpose; end it so it cannot act in the next test.
+    aws.sfn.stop_execution(executionArn=arn.group(1))
+    while aws.sfn.describe_execution(executionArn=arn.group(1))["status"] == "RUNNING":
+        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["status"], ["results"]])
@@ -284,3 +290,111 @@ def test_help_reads_well(command, capsys):
     text = capsys.readouterr().out
     assert "usage: cdk-kp" in text
     assert "exit codes:" in text
+
+
+def test_files_that_would_share_a_key_are_refused_before_any_upload(aws, tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x.txt").write_text("Alpha")
+    (tmp_path / "b" / "x.txt").write_text("Beta")
+    code, _, _ = run_cli(
+        aws,
+        ComprehendScript(),
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(tmp_path / "a" / "x.txt"),
+        str(tmp_path / "b" / "x.txt"),
+    )
+    assert code == cli.INVALID_INPUT
+    assert "would be uploaded to the same key" in capsys.readouterr().err
+    assert aws.script.start_attempts == 0
+
+
+@pytest.mark.parametrize("batch", ["run(2)", "a/b", "x" * 81, "has space"])
+def test_a_batch_name_outside_both_alphabets_is_refused(aws, docs, batch, capsys):
+    code, _, _ = run_cli(
+        aws, ComprehendScript(), "run", "--stack", "KeyPhrasesStack", str(docs), "--batch", batch
+    )
+    assert code == cli.INVALID_INPUT
+    assert "batch must be 1 to 80 letters, digits" in capsys.readouterr().err
+
+
+def test_reusing_a_batch_name_is_refused_by_aws_with_its_message(aws, docs, capsys):
+    script = ComprehendScript.completes_after(60)
+    script.on_complete = write_output(aws)
+    args = (
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(docs / "alpha.txt"),
+        "--batch",
+        "again",
+        "--poll",
+        "0.01",
+    )
+    assert run_cli(aws, script, *args)[0] == cli.OK
+    code, _, _ = run_cli(aws, ComprehendScript(), *args)
+    assert code == cli.AWS_REFUSED
+    assert "ExecutionAlreadyExists" in capsys.readouterr().err
+
+
+def test_results_of_a_running_execution_are_not_ready(aws, capsys, monkeypatch):
+    from cdk_kp.client import KeyPhrasesClient, Outcome
+
+    monkeypatch.setattr(
+        KeyPhrasesClient, "describe", lambda self, arn: Outcome(execution_arn=arn, status="RUNNING")
+    )
+    arn = "arn:aws:states:us-east-1:123456789012:execution:m:e"
+    assert cli.main(["results", arn]) == cli.NOT_FINISHED
+    assert f"cdk-kp status {arn} --wait" in capsys.readouterr().err
+
+
+def test_no_region_is_a_configuration_error(monkeypatch, docs, tmp_path, capsys):
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    assert cli.main(["run", "--stack", "KeyPhrasesStack", str(docs)]) == cli.NO_CREDENTIALS
+    assert "You must specify a region" in capsys.readouterr().err
+
+
+def test_status_uses_the_region_of_the_arn(monkeypatch):
+    from cdk_kp.client import KeyPhrasesClient
+
+    client = KeyPhrasesClient.for_execution("arn:aws:states:eu-west-3:123456789012:execution:m:e")
+    assert client.session.region_name == "eu-west-3"
+    with pytest.raises(Exception, match="not a Step Functions execution ARN"):
+        KeyPhrasesClient.for_execution("arn:aws:s3:::bucket")
+
+
+def test_interrupted_while_writing_leaves_no_partial_file(aws, docs, tmp_path, monkeypatch, capsys):
+    script = ComprehendScript.completes_after(60)
+    script.on_complete = write_output(aws)
+    out = tmp_path / "results.jsonl"
+
+    def records_then_interrupt(self, outcome):
+        yield from original(self, outcome)
+        raise KeyboardInterrupt
+
+    from cdk_kp.client import KeyPhrasesClient
+
+    original = KeyPhrasesClient.results
+    monkeypatch.setattr(KeyPhrasesClient, "results", records_then_interrupt)
+    code, _, _ = run_cli(
+        aws,
+        script,
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(docs),
+        "--out",
+        str(out),
+        "--poll",
+        "0.01",
+    )
+    err = capsys.readouterr().err
+    assert code == cli.INTERRUPTED
+    assert "interrupted while writing results (nothing was written)" in err
+    assert "cdk-kp results " in err
+    assert not out.exists()
+    assert not out.with_name("results.jsonl.partial").exists()

@@ -82,6 +82,7 @@ def test_one_doc_per_file_records_have_no_line():
     assert record.as_dict() == {
         "file": "doc.txt",
         "line": None,
+        "error": None,
         "key_phrases": [{"text": "x", "score": 0.5, "begin_offset": 0, "end_offset": 1}],
     }
 
@@ -147,3 +148,21 @@ def test_an_unreadable_file_is_reported(tmp_path: Path):
     missing = tmp_path / "folder-not-file"
     missing.mkdir()
     assert (check_document(missing, "ONE_DOC_PER_FILE") or "").startswith("unreadable")
+
+
+def test_comprehends_per_document_errors_are_kept():
+    failed = {
+        "File": "big.txt",
+        "Line": 3,
+        "ErrorCode": "DOCUMENT_SIZE_EXCEEDED",
+        "ErrorMessage": "Document size exceeds maximum size limit 102400 bytes.",
+    }
+    data = archive({"output": line("a.txt", [("x", 0.5, 0, 1)], 0) + json.dumps(failed).encode()})
+    ok, bad = read_key_phrases(io.BytesIO(data))
+    assert ok.error is None
+    assert bad == DocumentKeyPhrases(
+        "big.txt",
+        3,
+        [],
+        "DOCUMENT_SIZE_EXCEEDED: Document size exceeds maximum size limit 102400 bytes.",
+    )

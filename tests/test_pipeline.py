@@ -389,7 +389,9 @@ def test_stack_outputs(bundled_template):
         "DataAccessRoleArn",
         "InputPrefix",
         "OutputPrefix",
+        "InputFormat",
     }
+    assert outputs["InputFormat"]["Value"] == "ONE_DOC_PER_LINE"
     assert outputs["InputPrefix"]["Value"] == "/"  # no prefix: the whole bucket
     role_id, _ = only_resource_named(bundled_template, "AWS::IAM::Role", "DataAccessRole")
     assert outputs["DataAccessRoleArn"]["Value"] == {"Fn::GetAtt": [role_id, "Arn"]}

@@ -501,3 +501,17 @@ def test_noncurrent_expiration_is_a_duration():
         "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
         "Status": "Enabled",
     } in bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+
+
+def test_output_readers_may_decrypt_with_the_key_jobs_encrypt_output_with():
+    stack = cdk.Stack(new_app(), "Readers")
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    results = s3.Bucket.from_bucket_name(stack, "Results", "corp-results")
+    pipeline = KeyPhrasesPipeline(stack, "Pipeline", output_bucket=results, encryption_key=key)
+    pipeline.grant_read_output(cdk.aws_iam.User(stack, "Reader"))
+    template = Template.from_stack(stack)
+    (policy,) = [
+        p for k, p in resources(template, "AWS::IAM::Policy").items() if k.startswith("Reader")
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": key_arn(template)} in statements
