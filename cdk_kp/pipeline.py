@@ -156,6 +156,16 @@ class KeyPhrasesPipeline(Construct):
             problems.append("give input_bucket or input_bucket_props, not both")
         if output_bucket is not None and output_bucket_props is not None:
             problems.append("give output_bucket or output_bucket_props, not both")
+        for name, key in (
+            ("encryption_key", encryption_key),
+            ("volume_encryption_key", volume_encryption_key),
+        ):
+            if key is not None and hasattr(key, "alias_name"):
+                # IAM matches KMS permissions by key ARN, never by alias.
+                problems.append(
+                    f"{name} must be a key, not an alias (IAM grants on a KMS key match its key "
+                    f"ARN, never an alias); got alias {key.alias_name!r}"
+                )
         if vpc is None and (vpc_subnets is not None or security_groups is not None):
             problems.append("vpc_subnets and security_groups need a vpc")
         if problems:

@@ -515,3 +515,12 @@ def test_output_readers_may_decrypt_with_the_key_jobs_encrypt_output_with():
     ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": key_arn(template)} in statements
+
+
+def test_an_alias_is_refused_as_a_key():
+    stack = cdk.Stack(new_app(), "S")
+    alias = kms.Alias.from_alias_name(stack, "Alias", "alias/documents")
+    with pytest.raises(
+        ValueError, match=r"encryption_key must be a key, not an alias.*'alias/documents'"
+    ):
+        KeyPhrasesPipeline(stack, "Pipeline", encryption_key=alias)
