@@ -10,7 +10,7 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 export JSII_NODE := $(NODE_BIN)/node
 export PATH := $(NODE_BIN):$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install synth test lint typecheck bench clean
+.PHONY: install synth deploy test lint typecheck bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ install: $(VENV)/.installed node_modules/.installed
 synth: install
 	cdk synth --quiet
 	@test -s cdk.out/KeyPhrasesStack.template.json && echo "wrote cdk.out/KeyPhrasesStack.template.json"
+
+# Needs AWS credentials and a bootstrapped account (`cdk bootstrap`); not part of set-up.
+deploy: install
+	cdk deploy KeyPhrasesStack
 
 lint: install
 	$(BIN)/ruff check .
