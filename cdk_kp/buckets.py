@@ -12,6 +12,7 @@ from constructs import Construct
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
 
+from cdk_kp._structs import struct_values
 from cdk_kp.compliance import (
     ACCESS_LOG_BUCKET_SSE_S3,
     REPLICATION,
@@ -33,16 +34,6 @@ SECURE_BUCKET_DEFAULTS: dict[str, Any] = {
     "removal_policy": RemovalPolicy.RETAIN,
     "auto_delete_objects": False,
 }
-
-
-def props_to_dict(props: s3.BucketProps | None) -> dict[str, Any]:
-    """The values a user set on a ``BucketProps`` struct, and only those."""
-    if props is None:
-        return {}
-    # jsii structs keep the keyword arguments they were built with in ``_values``; this is the
-    # documented way to read them back generically in Python.
-    values: dict[str, Any] = dict(props._values)
-    return values
 
 
 def lifecycle_rules(noncurrent_version_expiration: Duration | None) -> list[s3.LifecycleRule]:
@@ -112,7 +103,7 @@ def create_data_bucket(
         bucket_name=log_bucket.bucket_name,
     )
     settings["server_access_logs_prefix"] = log_prefix
-    settings.update(props_to_dict(props))
+    settings.update(struct_values(props))
     bucket = s3.Bucket(scope, construct_id, **settings)
     # CDK warns that it cannot add the log-delivery statement to a referenced bucket; it is
     # added here, to the log bucket itself.

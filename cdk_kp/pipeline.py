@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aws_cdk import ArnFormat, Aws, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from cdk_kp._structs import struct_values
 from cdk_kp._validation import prefixes_overlap
 from cdk_kp.buckets import create_data_bucket, create_log_bucket
 from cdk_kp.compliance import (
@@ -243,7 +244,7 @@ class KeyPhrasesPipeline(Construct):
         #: Where the jobs run, if in a VPC.
         self.network: JobNetwork | None = None
         if vpc is not None:
-            subnets = vpc.select_subnets(**_selection_kwargs(vpc_subnets)).subnets
+            subnets = vpc.select_subnets(**struct_values(vpc_subnets)).subnets
             if security_groups is None:
                 from aws_cdk import aws_ec2
 
@@ -391,11 +392,3 @@ class KeyPhrasesPipeline(Construct):
     ) -> cloudwatch.Metric:
         """Execution run time (``ExecutionTime``). Default: average over 5 minutes."""
         return self.state_machine.metric_time(period=period, statistic=statistic)
-
-
-def _selection_kwargs(selection: ec2.SubnetSelection | None) -> dict[str, Any]:
-    """``SubnetSelection`` as keyword arguments for ``IVpc.select_subnets``."""
-    if selection is None:
-        return {}
-    values: dict[str, Any] = dict(selection._values)  # jsii struct: the values set
-    return values
