@@ -63,7 +63,100 @@ LOG_GROUP_KEY_ACTIONS = [
 ]
 
 
-class KeyPhrasesPipeline(Construct):
+def logged_state_machine(
+    scope: Construct,
+    *,
+    definition: sfn.IChainable,
+    encryption_key: kms.IKey | None,
+    log_retention: logs.RetentionDays,
+    state_machine_name: str | None,
+    timeout: Duration | None,
+) -> tuple[logs.LogGroup, sfn.StateMachine]:
+    """A Standard state machine (``StateMachine``) with X-Ray and logs at level ALL in a
+    retained log group (``ExecutionLogs``) under ``/aws/vendedlogs/states/``; with
+    ``encryption_key``, both are encrypted with it (and the state machine gets a name)."""
+    log_group_name = "/aws/vendedlogs/states/" + Names.unique_resource_name(
+        scope, max_length=200, separator="-"
+    )
+    log_group = logs.LogGroup(
+        scope,
+        "ExecutionLogs",
+        log_group_name=log_group_name,
+        retention=log_retention,
+        removal_policy=RemovalPolicy.RETAIN,
+        encryption_key=encryption_key,
+    )
+    encryption: sfn.EncryptionConfiguration | None = None
+    if encryption_key is None:
+        acknowledge_regulatory(log_group, "CloudWatchLogGroupEncrypted", LOGS_DEFAULT_ENCRYPTION)
+    else:
+        encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                actions=LOG_GROUP_KEY_ACTIONS,
+                resources=["*"],
+                conditions={
+                    "ArnEquals": {
+                        "kms:EncryptionContext:aws:logs:arn": Stack.of(scope).format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name=log_group_name,
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+        encryption = sfn.CustomerManagedEncryptionConfiguration(
+            encryption_key, DATA_KEY_REUSE_PERIOD
+        )
+        # CDK conditions the role's use of the key on the state machine's ARN, built from its
+        # physical name: without a name that ARN would end in "stateMachine:" and match
+        # nothing.
+        state_machine_name = state_machine_name or Names.unique_resource_name(
+            scope, max_length=80, separator="-"
+        )
+    state_machine = sfn.StateMachine(
+        scope,
+        "StateMachine",
+        state_machine_name=state_machine_name,
+        encryption_configuration=encryption,
+        state_machine_type=sfn.StateMachineType.STANDARD,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        timeout=timeout,
+        tracing_enabled=True,
+        logs=sfn.LogOptions(
+            destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+        ),
+    )
+    return log_group, state_machine
+
+
+class ExecutionMetrics:
+    """``metric_*`` methods for a construct whose executions run on ``self.state_machine``."""
+
+    state_machine: sfn.StateMachine
+
+    def metric_failed(
+        self, *, period: Duration | None = None, statistic: str | None = None
+    ) -> cloudwatch.Metric:
+        """Executions that failed (``ExecutionsFailed``). Default: sum over 5 minutes."""
+        return self.state_machine.metric_failed(period=period, statistic=statistic)
+
+    def metric_succeeded(
+        self, *, period: Duration | None = None, statistic: str | None = None
+    ) -> cloudwatch.Metric:
+        """Executions that succeeded (``ExecutionsSucceeded``). Default: sum over 5 minutes."""
+        return self.state_machine.metric_succeeded(period=period, statistic=statistic)
+
+    def metric_time(
+        self, *, period: Duration | None = None, statistic: str | None = None
+    ) -> cloudwatch.Metric:
+        """Execution run time (``ExecutionTime``). Default: average over 5 minutes."""
+        return self.state_machine.metric_time(period=period, statistic=statistic)
+
+
+class KeyPhrasesPipeline(ExecutionMetrics, Construct):
     """An Amazon Comprehend key phrase pipeline: buckets, data-access role and workflow.
 
     By default it creates an input and an output bucket (SSE-S3, versioned, SSL only, public
@@ -237,6 +330,10 @@ class KeyPhrasesPipeline(Construct):
         self.output_prefix = output_prefix
         #: The default input format of an execution.
         self.input_format = input_format
+        #: The default language of an execution.
+        self.language_code = language_code
+        #: Job names start with it.
+        self.job_name_prefix = job_name_prefix
         #: The customer-managed key, if any.
         self.encryption_key = encryption_key
         volume_encryption_key = volume_encryption_key or encryption_key
@@ -295,63 +392,15 @@ class KeyPhrasesPipeline(Construct):
             network=self.network,
             job_tags=job_tags,
         )
-        log_group_name = "/aws/vendedlogs/states/" + Names.unique_resource_name(
-            self, max_length=200, separator="-"
-        )
-        #: The log group receiving the state machine's execution logs.
-        self.log_group = logs.LogGroup(
+        #: The log group receiving the state machine's execution logs, and the Standard state
+        #: machine running the workflow.
+        self.log_group, self.state_machine = logged_state_machine(
             self,
-            "ExecutionLogs",
-            log_group_name=log_group_name,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
+            definition=self.workflow,
             encryption_key=encryption_key,
-        )
-        encryption: sfn.EncryptionConfiguration | None = None
-        if encryption_key is None:
-            acknowledge_regulatory(
-                self.log_group, "CloudWatchLogGroupEncrypted", LOGS_DEFAULT_ENCRYPTION
-            )
-        else:
-            encryption_key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-                    actions=LOG_GROUP_KEY_ACTIONS,
-                    resources=["*"],
-                    conditions={
-                        "ArnEquals": {
-                            "kms:EncryptionContext:aws:logs:arn": Stack.of(self).format_arn(
-                                service="logs",
-                                resource="log-group",
-                                resource_name=log_group_name,
-                                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                            )
-                        }
-                    },
-                )
-            )
-            encryption = sfn.CustomerManagedEncryptionConfiguration(
-                encryption_key, DATA_KEY_REUSE_PERIOD
-            )
-            # CDK conditions the role's use of the key on the state machine's ARN, built from its
-            # physical name: without a name that ARN would end in "stateMachine:" and match
-            # nothing.
-            state_machine_name = state_machine_name or Names.unique_resource_name(
-                self, max_length=80, separator="-"
-            )
-        #: The Standard state machine running the workflow.
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
+            log_retention=log_retention,
             state_machine_name=state_machine_name,
-            encryption_configuration=encryption,
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(self.workflow),
             timeout=execution_timeout,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
         )
         self.workflow.acknowledge_job_wildcard(self.state_machine.role)
         acknowledge(self.state_machine.role, "AwsSolutions-IAM5[Resource::*]", NO_RESOURCE_LEVEL)
@@ -374,21 +423,3 @@ class KeyPhrasesPipeline(Construct):
         ):
             self.encryption_key.grant_decrypt(grantee)
         return grant
-
-    def metric_failed(
-        self, *, period: Duration | None = None, statistic: str | None = None
-    ) -> cloudwatch.Metric:
-        """Executions that failed (``ExecutionsFailed``). Default: sum over 5 minutes."""
-        return self.state_machine.metric_failed(period=period, statistic=statistic)
-
-    def metric_succeeded(
-        self, *, period: Duration | None = None, statistic: str | None = None
-    ) -> cloudwatch.Metric:
-        """Executions that succeeded (``ExecutionsSucceeded``). Default: sum over 5 minutes."""
-        return self.state_machine.metric_succeeded(period=period, statistic=statistic)
-
-    def metric_time(
-        self, *, period: Duration | None = None, statistic: str | None = None
-    ) -> cloudwatch.Metric:
-        """Execution run time (``ExecutionTime``). Default: average over 5 minutes."""
-        return self.state_machine.metric_time(period=period, statistic=statistic)

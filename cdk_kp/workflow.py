@@ -47,6 +47,7 @@ RETRYABLE_ERRORS: dict[str, tuple[str, ...]] = {
     "startKeyPhrasesDetectionJob": (THROTTLED, INTERNAL_ERROR),
     "describeKeyPhrasesDetectionJob": (THROTTLED, INTERNAL_ERROR),
     "stopKeyPhrasesDetectionJob": (INTERNAL_ERROR,),
+    "listKeyPhrasesDetectionJobs": (THROTTLED, INTERNAL_ERROR),
 }
 #: The retry settings of every Comprehend call, and the longest a call can spend retrying.
 RETRY_INTERVAL_SECONDS = 2
@@ -122,11 +123,13 @@ def comprehend_call(
     return state
 
 
-def _one_of(path: str, values: tuple[str, ...]) -> sfn.Condition:
+def one_of(path: str, values: tuple[str, ...]) -> sfn.Condition:
+    """The string at ``path`` is one of ``values``."""
     return sfn.Condition.or_(*(sfn.Condition.string_equals(path, v) for v in values))
 
 
-def _invalid_field_cause(field: str, expectation: str) -> str:
+def invalid_field_cause(field: str, expectation: str) -> str:
+    """A Fail cause naming ``$.request.<field>``, what it must be, and the value it has."""
     # JsonToString shows the value as JSON whatever its type (string, number, object, null).
     return sfn.JsonPath.format(
         f"{field} {expectation}; got {{}}",
@@ -228,14 +231,14 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
                 self,
                 state_id,
                 error=INVALID_INPUT,
-                cause_path=_invalid_field_cause(field, expectation),
+                cause_path=invalid_field_cause(field, expectation),
             )
 
         prefix = "$.request.inputPrefix"
         validate = (
             sfn.Choice(self, "ValidateRequest")
             .when(
-                sfn.Condition.not_(_one_of("$.request.languageCode", LANGUAGE_CODES)),
+                sfn.Condition.not_(one_of("$.request.languageCode", LANGUAGE_CODES)),
                 invalid(
                     "InvalidLanguageCode",
                     "languageCode",
@@ -243,7 +246,7 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
                 ),
             )
             .when(
-                sfn.Condition.not_(_one_of("$.request.inputFormat", INPUT_FORMATS)),
+                sfn.Condition.not_(one_of("$.request.inputFormat", INPUT_FORMATS)),
                 invalid(
                     "InvalidInputFormat",
                     "inputFormat",
