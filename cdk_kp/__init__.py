@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from cdk_kp.contract import (
+    BATCH_FAILED,
     INPUT_FORMATS,
     INVALID_INPUT,
     JOB_FAILED,
@@ -20,6 +21,7 @@ from cdk_kp.contract import (
 )
 
 if TYPE_CHECKING:
+    from cdk_kp.batch import KeyPhrasesBatch
     from cdk_kp.data_access_role import KeyPhrasesDataAccessRole, grant_data_access
     from cdk_kp.network import JobNetwork
     from cdk_kp.pipeline import KeyPhrasesPipeline
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from cdk_kp.workflow import KeyPhrasesWorkflow
 
 _LAZY = {
+    "KeyPhrasesBatch": "cdk_kp.batch",
     "KeyPhrasesDataAccessRole": "cdk_kp.data_access_role",
     "grant_data_access": "cdk_kp.data_access_role",
     "JobNetwork": "cdk_kp.network",
@@ -45,6 +48,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BATCH_FAILED",
     "INPUT_FORMATS",
     "INVALID_INPUT",
     "JOB_FAILED",
@@ -53,6 +57,7 @@ __all__ = [
     "LANGUAGE_CODES",
     "POLLING_FAILED",
     "JobNetwork",
+    "KeyPhrasesBatch",
     "KeyPhrasesDataAccessRole",
     "KeyPhrasesPipeline",
     "KeyPhrasesStack",

@@ -28,6 +28,14 @@ import boto3
 import botocore.exceptions
 
 from cdk_kp import contract
+from cdk_kp.sharding import (
+    Document,
+    Shard,
+    check_limits,
+    count_documents,
+    oversize,
+    plan_shards,
+)
 
 #: Execution statuses after which nothing changes.
 FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -82,6 +90,73 @@ class UploadReport:
     @property
     def bytes_uploaded(self) -> int:
         return sum(path.stat().st_size for path, _ in self.uploaded)
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    """What :meth:`KeyPhrasesClient.plan_upload` found: the shards and the files left out."""
+
+    shards: list[Shard]
+    skipped: list[Skipped]
+
+
+@dataclass
+class ShardedUpload:
+    """What :meth:`KeyPhrasesClient.upload_sharded` did: the shards, each under
+    ``<batch prefix>shard-<n>/``, and the manifest the batch reads."""
+
+    batch_prefix: str
+    manifest: str
+    shards: list[Shard] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def bytes_uploaded(self) -> int:
+        return sum(shard.size for shard in self.shards)
+
+    @property
+    def files_uploaded(self) -> int:
+        return sum(len(shard.files) for shard in self.shards)
+
+    @property
+    def shard_prefixes(self) -> list[str]:
+        """Each shard's input prefix, relative to the pipeline's, in manifest order."""
+        return [f"{self.batch_prefix}{shard.name}/" for shard in self.shards]
+
+
+@dataclass(frozen=True)
+class ShardStatus:
+    """One shard of a batch: its prefix (relative to the input prefix) and how it stands.
+
+    ``status`` is ``PENDING`` before its job starts, then the job's status (``SUBMITTED``,
+    ``IN_PROGRESS``, ``COMPLETED``, ``FAILED``, ``STOP_REQUESTED``, ``STOPPED``). Once the batch
+    has ended, a shard whose execution failed before starting a job is ``FAILED`` with the
+    execution's ``error`` and ``cause``.
+    """
+
+    input_prefix: str
+    status: str
+    job_id: str | None = None
+    output_s3_uri: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """One look at a running batch: the execution's status and every shard's."""
+
+    execution_arn: str
+    status: str
+    elapsed: float
+    shards: list[ShardStatus]
+
+    def counts(self) -> dict[str, int]:
+        """Shards by status."""
+        found: dict[str, int] = {}
+        for shard in self.shards:
+            found[shard.status] = found.get(shard.status, 0) + 1
+        return found
 
 
 @dataclass(frozen=True)
@@ -228,6 +303,29 @@ def check_batch_name(batch: str) -> None:
         )
 
 
+def _batch_name(batch: str | None) -> str:
+    batch = batch or f"batch-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    check_batch_name(batch)
+    return batch
+
+
+def _unique_files(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
+    """The files under ``paths`` with their keys; raise if two would share a key."""
+    files = list(_files(paths))
+    by_key: dict[str, list[Path]] = {}
+    for path, relative in files:
+        by_key.setdefault(relative, []).append(path)
+    clashes = {key: found for key, found in by_key.items() if len(found) > 1}
+    if clashes:
+        shown = "; ".join(
+            f"{key} <- {', '.join(map(str, found))}" for key, found in sorted(clashes.items())
+        )
+        raise InvalidInputError(
+            f"these files would be uploaded to the same key, one overwriting another: {shown}"
+        )
+    return files
+
+
 def _files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
     """Each file under ``paths`` with the key it gets, relative to the folder given."""
     for given in map(Path, paths):
@@ -253,9 +351,12 @@ class KeyPhrasesClient:
         output_bucket: str | None = None,
         input_prefix: str = "",
         input_format: str = "ONE_DOC_PER_LINE",
+        batch_state_machine_arn: str | None = None,
         session: boto3.Session | None = None,
     ) -> None:
         self.input_bucket = input_bucket
+        #: The KeyPhrasesBatch state machine, which runs a sharded corpus.
+        self.batch_state_machine_arn = batch_state_machine_arn
         #: The pipeline's default input format (what documents are checked against).
         self.input_format = input_format
         self.output_bucket = output_bucket
@@ -264,6 +365,7 @@ class KeyPhrasesClient:
         self.session = session or boto3.Session()
         self._s3 = self.session.client("s3")
         self._sfn = self.session.client("stepfunctions")
+        self._comprehend = self.session.client("comprehend")
 
     @classmethod
     def from_stack(
@@ -290,6 +392,7 @@ class KeyPhrasesClient:
             state_machine_arn=outputs[contract.OUTPUT_STATE_MACHINE],
             input_prefix="" if prefix == "/" else prefix,
             input_format=outputs.get(contract.OUTPUT_INPUT_FORMAT, "ONE_DOC_PER_LINE"),
+            batch_state_machine_arn=outputs.get(contract.OUTPUT_BATCH_STATE_MACHINE),
             session=session,
         )
 
@@ -318,26 +421,10 @@ class KeyPhrasesClient:
         the report's ``batch_prefix`` is what :meth:`start` takes as ``input_prefix``.
         Documents are checked against ``input_format``, by default the pipeline's.
         """
-        input_format = input_format or self.input_format
-        _check_choice("input_format", input_format, contract.INPUT_FORMATS)
-        if self.input_bucket is None:
-            raise InvalidInputError("upload needs the client's input_bucket")
-        batch = batch or f"batch-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        check_batch_name(batch)
+        input_format = self._upload_format(input_format)
+        batch = _batch_name(batch)
         report = UploadReport(batch_prefix=f"{batch}/")
-        files = list(_files(paths))
-        by_key: dict[str, list[Path]] = {}
-        for path, relative in files:
-            by_key.setdefault(relative, []).append(path)
-        clashes = {key: found for key, found in by_key.items() if len(found) > 1}
-        if clashes:
-            shown = "; ".join(
-                f"{key} <- {', '.join(map(str, found))}" for key, found in sorted(clashes.items())
-            )
-            raise InvalidInputError(
-                f"these files would be uploaded to the same key, one overwriting another: {shown}"
-            )
-        for path, relative in files:
+        for path, relative in _unique_files(paths):
             if not path.exists():
                 report.skipped.append(Skipped(path, "does not exist"))
                 continue
@@ -346,9 +433,88 @@ class KeyPhrasesClient:
                 report.skipped.append(Skipped(path, problem))
                 continue
             key = f"{self.input_prefix}{report.batch_prefix}{relative}"
-            self._s3.upload_file(str(path), self.input_bucket, key)
+            self._put_file(path, key)
             report.uploaded.append((path, key))
         return report
+
+    def plan_upload(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        input_format: str | None = None,
+        max_shard_bytes: int = contract.MAX_JOB_BYTES,
+        max_shard_documents: int = contract.MAX_JOB_DOCUMENTS,
+    ) -> UploadPlan:
+        """Check and measure the files under ``paths`` and pack them into shards that each fit
+        one job, uploading nothing.
+
+        Files are checked as :meth:`upload` checks them (and a file too big for one job is
+        skipped and reported), then packed in order, whole, into shards of at most
+        ``max_shard_bytes`` and ``max_shard_documents`` (default: one job's limits, 5 GB and
+        1,000,000 documents).
+        """
+        input_format = self._upload_format(input_format)
+        try:
+            check_limits(max_shard_bytes, max_shard_documents)
+        except ValueError as error:
+            raise InvalidInputError(str(error)) from error
+        skipped: list[Skipped] = []
+        documents: list[Document] = []
+        for path, relative in _unique_files(paths):
+            if not path.exists():
+                skipped.append(Skipped(path, "does not exist"))
+                continue
+            problem = check_document(path, input_format)
+            if problem is None:
+                data = path.read_bytes()
+                document = Document(path, relative, len(data), count_documents(data, input_format))
+                problem = oversize(document, max_shard_bytes, max_shard_documents)
+            if problem is not None:
+                skipped.append(Skipped(path, problem))
+                continue
+            documents.append(document)
+        shards = plan_shards(
+            documents, max_bytes=max_shard_bytes, max_documents=max_shard_documents
+        )
+        return UploadPlan(shards=shards, skipped=skipped)
+
+    def upload_sharded(self, plan: UploadPlan, *, batch: str | None = None) -> ShardedUpload:
+        """Upload a plan's shards, shard ``n`` under ``<batch>/shard-<n>/`` keeping the files'
+        layout, then the manifest of the shards (``<batch>/manifest.json``) that
+        :meth:`start_batch` takes. ``batch`` defaults to a new unique name."""
+        if self.input_bucket is None:
+            raise InvalidInputError("upload needs the client's input_bucket")
+        batch = _batch_name(batch)
+        upload = ShardedUpload(
+            batch_prefix=f"{batch}/",
+            manifest=f"{batch}/manifest.json",
+            shards=plan.shards,
+            skipped=plan.skipped,
+        )
+        if not plan.shards:
+            return upload
+        for shard in plan.shards:
+            for document in shard.files:
+                key = f"{self.input_prefix}{upload.batch_prefix}{shard.name}/{document.key}"
+                self._put_file(document.path, key)
+        self._s3.put_object(
+            Bucket=self.input_bucket,
+            Key=f"{self.input_prefix}{upload.manifest}",
+            Body=json.dumps([{"inputPrefix": p} for p in upload.shard_prefixes]).encode(),
+            ContentType="application/json",
+        )
+        return upload
+
+    def _upload_format(self, input_format: str | None) -> str:
+        input_format = input_format or self.input_format
+        _check_choice("input_format", input_format, contract.INPUT_FORMATS)
+        if self.input_bucket is None:
+            raise InvalidInputError("upload needs the client's input_bucket")
+        return input_format
+
+    def _put_file(self, path: Path, key: str) -> None:
+        assert self.input_bucket is not None
+        self._s3.upload_file(str(path), self.input_bucket, key)
 
     # -- run -------------------------------------------------------------------------------------
 
@@ -415,6 +581,148 @@ class KeyPhrasesClient:
             raise ExecutionFailedError(outcome)
         return outcome
 
+    # -- batches ---------------------------------------------------------------------------------
+
+    def start_batch(
+        self,
+        *,
+        manifest: str,
+        language_code: str | None = None,
+        input_format: str | None = None,
+        name: str | None = None,
+    ) -> str:
+        """Start a batch over the shards ``manifest`` lists (its key relative to the input
+        prefix, as :meth:`upload_sharded` reports it); the execution's ARN."""
+        if self.batch_state_machine_arn is None:
+            raise InvalidInputError(
+                "start_batch needs the client's batch_state_machine_arn (a stack with a "
+                "KeyPhrasesBatch exports it as BatchStateMachineArn)"
+            )
+        request: dict[str, str] = {"manifest": manifest}
+        if language_code is not None:
+            _check_choice("language_code", language_code, contract.LANGUAGE_CODES)
+            request["languageCode"] = language_code
+        if input_format is not None:
+            _check_choice("input_format", input_format, contract.INPUT_FORMATS)
+            request["inputFormat"] = input_format
+        arguments = {"stateMachineArn": self.batch_state_machine_arn, "input": json.dumps(request)}
+        if name is not None:
+            arguments["name"] = name
+        arn: str = self._sfn.start_execution(**arguments)["executionArn"]
+        return arn
+
+    def batch_job_name(self, execution_arn: str) -> str | None:
+        """The name every job of the batch carries, once the batch has resolved it (its
+        ``ResolveBatch`` state), else ``None``."""
+        pages = self._sfn.get_paginator("get_execution_history").paginate(
+            executionArn=execution_arn, includeExecutionData=True
+        )
+        for page in pages:
+            for event in page["events"]:
+                exited = event.get("stateExitedEventDetails", {})
+                if exited.get("name") == "ResolveBatch":
+                    name = json.loads(exited.get("output") or "{}").get("jobName")
+                    return name if isinstance(name, str) else None
+            break  # it is among the first events: one page is enough
+        return None
+
+    def batch_jobs(self, job_name: str) -> list[dict[str, Any]]:
+        """Every key phrase job named ``job_name``: the jobs of one batch."""
+        jobs: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            arguments: dict[str, Any] = {"Filter": {"JobName": job_name}, "MaxResults": 500}
+            if token:
+                arguments["NextToken"] = token
+            page = self._comprehend.list_key_phrases_detection_jobs(**arguments)
+            jobs.extend(page.get("KeyPhrasesDetectionJobPropertiesList", []))
+            token = page.get("NextToken")
+            if not token:
+                return jobs
+
+    def batch_progress(
+        self, execution_arn: str, shards: Iterable[str], *, elapsed: float = 0.0
+    ) -> BatchProgress:
+        """How the batch and each of ``shards`` (input prefixes, relative to the input prefix)
+        stand: from the execution and the jobs carrying the batch's name."""
+        status = self._sfn.describe_execution(executionArn=execution_arn)["status"]
+        job_name = self.batch_job_name(execution_arn)
+        by_uri: dict[str, dict[str, Any]] = {}
+        for job in self.batch_jobs(job_name) if job_name else []:
+            uri = job.get("InputDataConfig", {}).get("S3Uri", "")
+            # A shard retried (a redriven batch) has several jobs: the latest stands.
+            latest = by_uri.get(uri)
+            if latest is None or str(job.get("SubmitTime")) >= str(latest.get("SubmitTime")):
+                by_uri[uri] = job
+        found: list[ShardStatus] = []
+        for prefix in shards:
+            shard_job = by_uri.get(f"s3://{self.input_bucket}/{self.input_prefix}{prefix}")
+            if shard_job is None:
+                found.append(ShardStatus(prefix, "PENDING"))
+            else:
+                found.append(
+                    ShardStatus(
+                        prefix,
+                        shard_job.get("JobStatus", "SUBMITTED"),
+                        job_id=shard_job.get("JobId"),
+                        output_s3_uri=shard_job.get("OutputDataConfig", {}).get("S3Uri"),
+                        cause=shard_job.get("Message"),
+                    )
+                )
+        return BatchProgress(execution_arn, status, elapsed, found)
+
+    def wait_batch(
+        self,
+        execution_arn: str,
+        shards: Iterable[str],
+        *,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+        poll_seconds: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Outcome:
+        """Wait for the batch to end, reporting every shard's progress; raise
+        :class:`ExecutionFailedError` unless it succeeded."""
+        shards = list(shards)
+        began = time.monotonic()
+        while True:
+            progress = self.batch_progress(execution_arn, shards, elapsed=time.monotonic() - began)
+            if on_progress is not None:
+                on_progress(progress)
+            if progress.status in FINAL_STATUSES:
+                break
+            sleep(poll_seconds)
+        outcome = self.describe(execution_arn)
+        if not outcome.succeeded:
+            raise ExecutionFailedError(outcome)
+        return outcome
+
+    def batch_shards(self, outcome: Outcome) -> list[ShardStatus]:
+        """Every shard of a succeeded batch, from the Map Run's result files, by prefix."""
+        output = outcome.output or {}
+        if not outcome.succeeded or "resultsManifest" not in output:
+            raise ExecutionFailedError(outcome)
+        bucket = output["resultsBucket"]
+        manifest = self._read_json(bucket, output["resultsManifest"])
+        shards: list[ShardStatus] = []
+        for status, files in manifest.get("ResultFiles", {}).items():
+            for result_file in files:
+                for record in self._read_json(bucket, result_file["Key"]):
+                    shards.append(_shard_of(status, record))
+        return sorted(shards, key=lambda shard: shard.input_prefix)
+
+    def batch_results(self, shards: Iterable[ShardStatus]) -> Iterator[DocumentKeyPhrases]:
+        """The key phrases of every completed shard, shard after shard: each document once."""
+        for shard in shards:
+            if shard.status == "SUCCEEDED" and shard.output_s3_uri:
+                yield from self.results(shard.output_s3_uri)
+
+    def _read_json(self, bucket: str, key: str) -> Any:
+        body = self._s3.get_object(Bucket=bucket, Key=key)["Body"]
+        try:
+            return json.loads(body.read())
+        finally:
+            body.close()
+
     # -- results ---------------------------------------------------------------------------------
 
     def results(self, outcome_or_uri: Outcome | str) -> Iterator[DocumentKeyPhrases]:
@@ -435,6 +743,35 @@ class KeyPhrasesClient:
             yield from read_key_phrases(body)
         finally:
             body.close()
+
+
+def _shard_of(status: str, record: dict[str, Any]) -> ShardStatus:
+    """A shard from one record of a Map Run result file (AWS's ``ResultWriter`` format)."""
+    shard_input = _json_or_empty(record.get("Input"))
+    prefix = str(shard_input.get("inputPrefix", ""))
+    if status == "SUCCEEDED":
+        output = _json_or_empty(record.get("Output"))
+        return ShardStatus(
+            prefix,
+            "SUCCEEDED",
+            job_id=output.get("jobId"),
+            output_s3_uri=output.get("outputS3Uri"),
+        )
+    error, cause = record.get("Error"), record.get("Cause")
+    # A shard whose pipeline execution failed fails with States.TaskFailed, the execution's
+    # description (with its own error and cause) as the cause.
+    described = _json_or_empty(cause) if error == "States.TaskFailed" else {}
+    if described.get("Error"):
+        error, cause = described.get("Error"), described.get("Cause")
+    return ShardStatus(prefix, status, error=error, cause=cause)
+
+
+def _json_or_empty(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _check_choice(field_name: str, value: str, allowed: tuple[str, ...]) -> None:

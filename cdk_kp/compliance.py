@@ -59,6 +59,29 @@ VPC_INTERFACES = Reason(
     "Comprehend creates and deletes the job's network interfaces at run time, so their IDs are "
     "unknown; the grant is limited to network interfaces in the configured subnets.",
 )
+BATCH_OBJECTS = Reason(
+    "batch-manifest-and-results",
+    "The batch reads its manifest (key chosen at run time) under the pipeline's input prefix, "
+    "and the Map Run writes result files under <output prefix>batch-results/<map run id>/ "
+    "(the ID exists only at run time).",
+)
+PIPELINE_EXECUTIONS = Reason(
+    "batch-shard-executions",
+    "Each shard is an execution of the pipeline's state machine, named by Step Functions at run "
+    "time; DescribeExecution and StopExecution (which .sync needs) cover that state machine's "
+    "executions only.",
+)
+MAP_RUN_EXECUTIONS = Reason(
+    "batch-map-run-executions",
+    "CDK's Distributed Map policy lets Step Functions start, describe, stop and redrive the Map "
+    "Run's child executions, which are executions of the batch state machine itself with IDs "
+    "created at run time.",
+)
+BATCH_NO_RESOURCE_LEVEL = Reason(
+    "batch-list-jobs-logs-and-xray",
+    "comprehend:ListKeyPhrasesDetectionJobs (read by the give-up path to find the batch's "
+    "active jobs), X-Ray and CloudWatch Logs delivery support no resource-level permissions.",
+)
 DEFAULT_POLICY = Reason(
     "inline-default-policy",
     "The statements are in the role's CDK default policy, attached to that role only and "
@@ -93,6 +116,10 @@ ALL_REASONS: tuple[Reason, ...] = (
     NO_RESOURCE_LEVEL,
     VPC_DESCRIBE,
     VPC_INTERFACES,
+    BATCH_OBJECTS,
+    PIPELINE_EXECUTIONS,
+    MAP_RUN_EXECUTIONS,
+    BATCH_NO_RESOURCE_LEVEL,
     DEFAULT_POLICY,
     REPLICATION,
     SSE_S3_DEFAULT,
@@ -164,4 +191,5 @@ NO_RESOURCE_LEVEL_ACTIONS: tuple[str, ...] = (
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
+    "comprehend:ListKeyPhrasesDetectionJobs",
 )

@@ -44,3 +44,18 @@ REQUIRED_OUTPUTS = (OUTPUT_INPUT_BUCKET, OUTPUT_OUTPUT_BUCKET, OUTPUT_STATE_MACH
 #: Comprehend's limit on one document (UTF-8), for ONE_DOC_PER_FILE a file, for
 #: ONE_DOC_PER_LINE a line.
 MAX_DOCUMENT_BYTES = 1024 * 1024
+
+#: Comprehend's limits on one asynchronous job's input: at most 5 GB (and at least 500 bytes)
+#: and at most 1,000,000 documents (files for ONE_DOC_PER_FILE, lines for ONE_DOC_PER_LINE).
+MAX_JOB_BYTES = 5 * 1000**3
+MIN_JOB_BYTES = 500
+MAX_JOB_DOCUMENTS = 1_000_000
+
+#: The batch: its error, and its concurrency (default: the Comprehend quota of 10 concurrent
+#: key phrase jobs per account and Region; at most 500, one page of ListKeyPhrasesDetectionJobs,
+#: which the give-up path reads to stop the batch's active jobs).
+BATCH_FAILED = "KeyPhrasesBatchFailed"
+DEFAULT_MAX_CONCURRENCY = 10
+MAX_BATCH_CONCURRENCY = 500
+#: Output of a KeyPhrasesStack naming its batch state machine.
+OUTPUT_BATCH_STATE_MACHINE = "BatchStateMachineArn"

@@ -9,6 +9,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from cdk_kp import contract
+from cdk_kp.batch import KeyPhrasesBatch
 from cdk_kp.pipeline import KeyPhrasesPipeline
 
 
@@ -35,17 +36,29 @@ def check_with_every_pack(app: cdk.App) -> None:
 
 
 class KeyPhrasesStack(Stack):
-    """An environment-agnostic stack holding one :class:`KeyPhrasesPipeline`.
+    """An environment-agnostic stack holding one :class:`KeyPhrasesPipeline` and, unless
+    ``batch=False``, a :class:`KeyPhrasesBatch` over it (default settings).
 
     Outputs: ``InputBucketName``, ``OutputBucketName``, ``StateMachineArn``,
     ``DataAccessRoleArn``, ``InputPrefix`` and ``OutputPrefix`` (``/`` when there is none),
-    ``InputFormat``.
+    ``InputFormat``, and ``BatchStateMachineArn`` with the batch.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, batch: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.pipeline = KeyPhrasesPipeline(self, "Pipeline")
         pipeline = self.pipeline
+        #: The batch over the pipeline, if any.
+        self.batch: KeyPhrasesBatch | None = None
+        if batch:
+            self.batch = KeyPhrasesBatch(self, "Batch", pipeline=pipeline)
+            CfnOutput(
+                self,
+                contract.OUTPUT_BATCH_STATE_MACHINE,
+                value=self.batch.state_machine.state_machine_arn,
+            )
         outputs = {
             contract.OUTPUT_INPUT_BUCKET: pipeline.input_bucket.bucket_name,
             contract.OUTPUT_OUTPUT_BUCKET: pipeline.output_bucket.bucket_name,

@@ -97,3 +97,13 @@ def only_resource(template: Template, resource_type: str) -> tuple[str, Mapping[
     found = resources_of(template, resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.items()))
+
+
+def pipeline_resource(template: Template, resource_type: str) -> tuple[str, Mapping[str, Any]]:
+    """The one resource of ``resource_type`` that the construct with ID ``Pipeline`` created
+    (the bundled stack also holds a batch)."""
+    found = {
+        k: v for k, v in resources_of(template, resource_type).items() if k.startswith("Pipeline")
+    }
+    assert len(found) == 1, f"expected one pipeline {resource_type}, found {sorted(found)}"
+    return next(iter(found.items()))

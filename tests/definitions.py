@@ -33,6 +33,9 @@ _SAMPLES: dict[tuple[str, str], Callable[[str], str]] = {
     ("AWS::EC2::SecurityGroup", "GroupId"): lambda r: f"sg-{_hex(r, 17)}",
     ("AWS::S3::Bucket", "Ref"): lambda r: f"bucket-{_hex(r, 12)}",
     ("AWS::S3::Bucket", "Arn"): lambda r: f"arn:aws:s3:::bucket-{_hex(r, 12)}",
+    ("AWS::StepFunctions::StateMachine", "Ref"): lambda r: (
+        f"arn:aws:states:us-east-1:123456789012:stateMachine:{r}-{_hex(r, 12)}"
+    ),
 }
 
 

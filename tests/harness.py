@@ -22,16 +22,55 @@ What moto does not do as AWS does is bridged here, explicitly, each with the rea
   ``Comprehend.<Error>``, and the definition catches and retries AWS's names. moto keeps a table
   of service error prefixes (``dynamodb`` -> ``DynamoDb``, ``sfn`` -> ``Sfn``); the bridge adds
   ``comprehend`` -> ``Comprehend`` to it.
+
+For the batch (a Distributed Map whose items start the pipeline with
+``states:startExecution.sync:2``):
+
+* The optimized Step Functions integration. moto 5.2.5 passes the state's parameters to boto3
+  as written (``StateMachineArn``, ``Input``), where boto3's model names them
+  ``stateMachineArn`` and ``input``, and reads the response as ``ExecutionArn`` where boto3
+  returns ``executionArn`` (and ``.sync:2``'s ``DescribeExecution`` result likewise); and
+  without ``Name`` it names every execution ``None``, so the second start collides. The bridge
+  renames the parameters and the response's keys (AWS's integration takes and returns them
+  capitalized) and, as AWS does, gives an unnamed execution a UUID. moto waits 0.5 s between
+  checks of the child's status; the bridge checks every 20 ms
+  (``.sync`` is event-driven on AWS).
+* Map Run failure thresholds. moto's ASL grammar refuses a whole-number
+  ``ToleratedFailurePercentage`` (``20``; JSON and AWS take it as ``20.0``): the executable copy
+  writes it as a decimal. moto counts failed items but never fails a Map Run for them
+  (its ``TODO: add support for failure toleration fields``). The bridge applies AWS's rule
+  ("Setting failure thresholds for Distributed Map states"): after each item, the run fails
+  with ``States.ExceedToleratedFailureThreshold`` once the failed items exceed
+  ``ToleratedFailureCount`` or their share of all items exceeds ``ToleratedFailurePercentage``
+  (a threshold absent from the definition is not applied; both absent tolerate none). As on
+  AWS, no further item starts, and the items' executions still running are aborted: each stops
+  at its next Wait state (moto's ``StopExecution`` can land in the middle of a task and corrupt
+  its evaluation), and a Wait of 30 s or more in any other execution (the batch's settle wait)
+  first waits until they have stopped, as the abort would have taken effect on AWS by then.
+* The result writer. moto writes an empty ``manifest.json`` and nothing else. The bridge writes
+  what AWS writes ("ResultWriter (Map)"): ``manifest.json`` listing ``SUCCEEDED_0.json`` and
+  ``FAILED_0.json``, each a JSON array of child-execution records (``ExecutionArn``, ``Name``,
+  ``Status``, ``Input`` and ``Output`` as JSON strings, ``Error`` and ``Cause`` for failures),
+  from what each item actually did. One difference remains: ``Input`` is the item as read from
+  the manifest, where AWS records the child execution's input (the item after ``ItemSelector``,
+  which keeps the item's ``inputPrefix``).
+
+The emulated Comprehend also records, for every job start and end, how many jobs are active
+(``SUBMITTED`` or ``IN_PROGRESS``): :attr:`LocalAws.active_trace`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
+import importlib
+import io
 import json
 import os
 import re
 import socket
+import tarfile
 import threading
 import time
 import uuid
@@ -43,19 +82,41 @@ import boto3
 from moto import mock_aws
 from moto.comprehend.models import ComprehendBackend, ComprehendJob
 from moto.core.exceptions import JsonRESTError
+from moto.s3.models import s3_backends
 from moto.stepfunctions.models import stepfunctions_backends
+from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+    StatesErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
 from moto.stepfunctions.parser.asl.component.common.query_language import QueryLanguageMode
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
     StringVariableSample,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+    distributed_item_processor_worker as map_worker,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer import (
+    resource_eval as _result_writer_package,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
+    state_task_service_callback,
+    state_task_service_sfn,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramError
 from moto.stepfunctions.parser.asl.utils.json_path import extract_json
 
 from .service_model import comprehend, request_errors
@@ -141,6 +202,84 @@ class ComprehendScript:
         )
 
 
+@dataclass
+class ItemRecord:
+    """What one item of a Map Run did, as the result writer reports it."""
+
+    index: int
+    input: Any
+    execution_arn: str
+    status: str
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass
+class MapRun:
+    """One Map Run: its failure thresholds (``None``: absent from the definition) and items."""
+
+    arn: str
+    total: int
+    tolerated_count: int | None
+    tolerated_percentage: float | None
+    items: list[ItemRecord] = field(default_factory=list)
+    failed_by_threshold: bool = False
+
+    def threshold_exceeded(self) -> bool:
+        failed = sum(1 for item in self.items if item.status == "FAILED")
+        count, percentage = self.tolerated_count, self.tolerated_percentage
+        if count is None and percentage is None:
+            count = 0
+        return (count is not None and failed > count) or (
+            percentage is not None and failed * 100 > percentage * self.total
+        )
+
+
+def _map_thresholds(definition: Mapping[str, Any]) -> dict[str, tuple[int | None, float | None]]:
+    """Failure thresholds of every Distributed Map in ``definition``, by label (or name)."""
+    found: dict[str, tuple[int | None, float | None]] = {}
+    for name, state in definition.get("States", {}).items():
+        processor = state.get("ItemProcessor") or state.get("Iterator") or {}
+        if processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+            found[state.get("Label", name)] = (
+                state.get("ToleratedFailureCount"),
+                state.get("ToleratedFailurePercentage"),
+            )
+        if processor:
+            found.update(_map_thresholds(processor))
+        for branch in state.get("Branches", []):
+            found.update(_map_thresholds(branch))
+    return found
+
+
+def _decimal_percentages(node: Any) -> Any:
+    """``definition`` with every ``ToleratedFailurePercentage`` written as a decimal: moto's ASL
+    grammar rejects a whole number there (``20``), which JSON and AWS take as ``20.0``."""
+    if isinstance(node, dict):
+        return {
+            key: float(value)
+            if key == "ToleratedFailurePercentage" and isinstance(value, int)
+            else _decimal_percentages(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_decimal_percentages(value) for value in node]
+    return node
+
+
+ACTIVE_STATUSES = ("SUBMITTED", "IN_PROGRESS")
+
+#: A Wait this long (or longer) in an execution that is not itself a shard's lets every aborted
+#: execution stop first: on AWS, aborting a Map Run's children takes effect well within it.
+ABORT_SECONDS = 30
+
+#: moto's result writer for the Map state (a module path too long to import by name).
+_RESULT_WRITER: Any = importlib.import_module(
+    _result_writer_package.__name__ + ".resource_eval_s3"
+).ResourceEvalS3
+
+
 def _comprehend_error(name: str) -> JsonRESTError:
     return JsonRESTError(name, f"scripted {name}")
 
@@ -192,13 +331,85 @@ class LocalAws:
         self.state_machine_arn = ""
         #: Every problem botocore's model finds in a request the workflow sent to Comprehend.
         self.invalid_requests: list[str] = []
+        #: Real seconds each Wait state also sleeps (virtual time still advances by the wait):
+        #: lets concurrent executions interleave as they would on AWS.
+        self.real_wait_seconds = 0.0
+        #: Map Runs by ARN, and Distributed Map thresholds by state machine name and label.
+        self.map_runs: dict[str, MapRun] = {}
+        self.map_thresholds: dict[tuple[str, str], tuple[int | None, float | None]] = {}
+        #: Input prefixes of the Map items being processed, by Map Run.
+        self.running_items: dict[str, list[str]] = {}
+        #: Executions started through the optimized Step Functions integration, and those of
+        #: them aborted by a failed Map Run (each stops at its next Wait state).
+        self.child_executions: list[str] = []
+        self.aborted: set[str] = set()
+        #: (real seconds since the reset, event, job ID, active jobs after the event).
+        self.active_trace: list[tuple[float, str, str, int]] = []
+        self._active: set[str] = set()
+        self._trace_start = time.monotonic()
+        self._lock = threading.Lock()
 
     def reset(self, script: ComprehendScript | None = None) -> ComprehendScript:
         """A fresh virtual clock and Comprehend script for the next execution."""
         self.invalid_requests = []
         self.clock = VirtualClock()
         self.script = script or ComprehendScript()
+        self.map_runs = {}
+        self.running_items = {}
+        self.child_executions = []
+        self.aborted = set()
+        self.active_trace = []
+        self._active = set()
+        self._trace_start = time.monotonic()
         return self.script
+
+    def running_items_have_jobs(self) -> bool:
+        """Whether every Map item being processed now has had its job started: no item the
+        Map let run is still on its way to Comprehend."""
+        with self._lock:
+            running = [
+                prefix
+                for run_arn, items in self.running_items.items()
+                # A failed Map Run starts nothing more, and its running items were stopped.
+                if not (run_arn in self.map_runs and self.map_runs[run_arn].failed_by_threshold)
+                for prefix in items
+            ]
+            started = [job.request["InputDataConfig"]["S3Uri"] for job in self.script.jobs.values()]
+        return all(any(uri.endswith(prefix) for uri in started) for prefix in running)
+
+    def wait_for_aborted(self, timeout: float = 10.0) -> None:
+        """Wait (in real time) until every aborted execution has stopped."""
+        deadline = time.monotonic() + timeout
+        for arn in list(self.aborted):
+            while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{arn} still running {timeout} s after its abort")
+                time.sleep(0.01)
+
+    def wait_for_child_executions(self, timeout: float = 30.0) -> None:
+        """Wait (in real time) until no execution started by a ``.sync`` task is running."""
+        deadline = time.monotonic() + timeout
+        for arn in list(self.child_executions):
+            while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{arn} still running after {timeout} s")
+                time.sleep(0.01)
+
+    def peak_active_jobs(self) -> int:
+        """The most jobs active at once in the emulated Comprehend since the reset."""
+        return max((active for *_, active in self.active_trace), default=0)
+
+    def _job_event(self, event: str, job_id: str) -> None:
+        with self._lock:
+            if event == "start":
+                self._active.add(job_id)
+            elif job_id in self._active:
+                self._active.discard(job_id)
+            else:
+                return
+            self.active_trace.append(
+                (time.monotonic() - self._trace_start, event, job_id, len(self._active))
+            )
 
     def jobs_started(self) -> int:
         """Jobs the emulated Comprehend created since the last reset."""
@@ -236,6 +447,9 @@ class LocalAws:
         """Create the definition again through the API: a state machine created by
         CloudFormation is not visible to moto's executing API."""
         name = name or f"executable-{uuid.uuid4().hex[:8]}"
+        for label, thresholds in _map_thresholds(definition).items():
+            self.map_thresholds[(name, label)] = thresholds
+        definition = _decimal_percentages(definition)
         self.state_machine_arn = self.sfn.create_state_machine(
             name=name,
             definition=json.dumps(definition),
@@ -315,6 +529,8 @@ class LocalAws:
         if status == "COMPLETED" and job.job_status != "COMPLETED" and self.script.on_complete:
             self.script.on_complete(scripted, job)
         job.job_status = status
+        if status not in ACTIVE_STATUSES:
+            self._job_event(status.lower(), job.job_id)
         if message is not None:
             job.extra_args["Message"] = message
 
@@ -357,6 +573,7 @@ def local_aws(
         job.job_id = aws_id
         backend.jobs[aws_id] = job
         local._job_started(job)
+        local._job_event("start", job.job_id)
         return job
 
     def describe(backend: ComprehendBackend, job_id: str) -> ComprehendJob:
@@ -378,10 +595,149 @@ def local_aws(
         if job.job_status not in ("SUBMITTED", "IN_PROGRESS"):
             raise _comprehend_error("InvalidRequestException")
         original_stop(backend, job_id)
+        local._job_event("stop_requested", job_id)
 
     def wait(_: WaitFunction, env: Environment, wait_seconds: int) -> None:
         assert local is not None
+        arn = env.states.context_object.context_object_data["Execution"]["Id"]
+        if arn in local.aborted:
+            # Aborted by its Map Run: it stops here, between two states.
+            env.set_stop(stop_date=datetime.datetime.now(datetime.UTC), cause=None, error=None)
+            return
         local.clock.wait(wait_seconds)
+        if local.real_wait_seconds:
+            time.sleep(local.real_wait_seconds)
+        if wait_seconds >= ABORT_SECONDS and arn not in local.child_executions:
+            local.wait_for_aborted()
+
+    original_sfn_call = state_task_service_sfn.StateTaskServiceSfn._eval_service_task
+
+    def sfn_call(
+        self: state_task_service_sfn.StateTaskServiceSfn,
+        env: Environment,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> None:
+        assert local is not None
+        parameters = {k[0].lower() + k[1:]: v for k, v in normalised_parameters.items()}
+        parameters.setdefault("name", str(uuid.uuid4()))
+        original_sfn_call(self, env, resource_runtime_part, parameters, state_credentials)
+        response = env.stack.pop()
+        env.stack.append({k[0].upper() + k[1:]: v for k, v in response.items()})
+        if "ExecutionArn" in response or "executionArn" in response:
+            with local._lock:
+                child = response.get("executionArn", "")
+                local.child_executions.append(child)
+                if any(run.failed_by_threshold for run in local.map_runs.values()):
+                    local.aborted.add(child)  # started as its Map Run failed: aborted too
+
+    original_sync2_output = state_task_service_sfn.StateTaskServiceSfn._sync2_api_output_of
+
+    def sync2_output(typ: type, value: dict[str, Any]) -> None:
+        original_sync2_output(typ, value)
+        for key in list(value):
+            value[key[0].upper() + key[1:]] = value.pop(key)
+
+    original_eval_job = map_worker.DistributedItemProcessorWorker._eval_job
+
+    def eval_job(self: Any, env: Environment, job: Any) -> None:
+        assert local is not None
+        record = self._map_run_record
+        # arn:aws:states:<region>:<account>:mapRun:<state machine>/<label>:<run id>
+        machine, _, label = (
+            record.map_run_arn.split(":mapRun:", 1)[1].rsplit(":", 1)[0].partition("/")
+        )
+        with local._lock:
+            run = local.map_runs.get(record.map_run_arn)
+            if run is None:
+                count, percentage = local.map_thresholds[(machine, label)]
+                run = local.map_runs[record.map_run_arn] = MapRun(
+                    arn=record.map_run_arn,
+                    total=self._job_pool._jobs_number,
+                    tolerated_count=count,
+                    tolerated_percentage=percentage,
+                )
+        prefix = job.job_input.get("inputPrefix") if isinstance(job.job_input, dict) else None
+        with local._lock:
+            local.running_items.setdefault(record.map_run_arn, []).append(str(prefix))
+        try:
+            original_eval_job(self, env, job)
+        finally:
+            with local._lock:
+                local.running_items[record.map_run_arn].remove(str(prefix))
+        state = env.program_state()
+        item = ItemRecord(
+            index=job.job_index,
+            input=job.job_input,
+            execution_arn=f"{record.map_run_arn.replace(':mapRun:', ':execution:')}/{uuid.uuid4()}",
+            status="SUCCEEDED" if job.job_output is not None else "FAILED",
+            output=job.job_output,
+        )
+        if isinstance(state, ProgramError) and state.error:
+            item.error = state.error.get("error")
+            item.cause = state.error.get("cause")
+        with local._lock:
+            run.items.append(item)
+            exceeded = not run.failed_by_threshold and run.threshold_exceeded()
+            if exceeded:
+                run.failed_by_threshold = True
+        if exceeded:
+            failed = sum(1 for i in run.items if i.status == "FAILED")
+            cause = (
+                f"The specified tolerated failure threshold was exceeded: {failed} of "
+                f"{run.total} items failed"
+            )
+            job.job_output = FailureEventException(
+                FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(
+                        typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold
+                    ),
+                    event_type=HistoryEventType.MapRunFailed,
+                    event_details=EventDetails(  # type: ignore[typeddict-item]  # total=True stub
+                        mapRunFailedEventDetails=MapRunFailedEventDetails(
+                            error="States.ExceedToleratedFailureThreshold", cause=cause
+                        )
+                    ),
+                )
+            )
+            # A failed Map Run aborts its running children, which stops their .sync executions.
+            with local._lock:
+                local.aborted.update(local.child_executions)
+
+    def write_results(env: Environment, resource_runtime_part: Any, credentials: Any) -> None:
+        assert local is not None
+        parameters = env.stack.pop()
+        env.stack.pop()  # moto's list of item outputs; the records say more
+        run_arn = env.map_run_record_pool_manager.get_all()[-1].map_run_arn
+        run = local.map_runs.get(run_arn) or MapRun(run_arn, 0, None, None)
+        prefix = parameters["Prefix"].rstrip("/") + "/" if parameters["Prefix"] else ""
+        folder = f"{prefix}{run_arn.rsplit(':', 1)[1]}/"
+        s3 = boto3.client("s3", region_name=local.region)
+        files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+        for status in ("SUCCEEDED", "FAILED"):
+            records = [
+                _result_record(item)
+                for item in sorted(run.items, key=lambda i: i.index)
+                if item.status == status
+            ]
+            if not records:
+                continue
+            key = f"{folder}{status}_0.json"
+            body = json.dumps(records).encode()
+            s3.put_object(Bucket=parameters["Bucket"], Key=key, Body=body)
+            files[status].append({"Key": key, "Size": len(body)})
+        manifest_key = f"{folder}manifest.json"
+        manifest = {"DestinationBucket": parameters["Bucket"], "MapRunArn": run_arn}
+        manifest["ResultFiles"] = files
+        s3.put_object(Bucket=parameters["Bucket"], Key=manifest_key, Body=json.dumps(manifest))
+        env.stack.append(
+            {
+                "MapRunArn": run_arn,
+                "ResultWriterDetails": {"Bucket": parameters["Bucket"], "Key": manifest_key},
+            }
+        )
 
     patches = [
         (StringVariableSample, "_eval_body", _read_variable),
@@ -389,13 +745,23 @@ def local_aws(
         (ComprehendBackend, "start_key_phrases_detection_job", start),
         (ComprehendBackend, "describe_key_phrases_detection_job", describe),
         (ComprehendBackend, "stop_key_phrases_detection_job", stop),
+        (state_task_service_sfn.StateTaskServiceSfn, "_eval_service_task", sfn_call),
+        (map_worker.DistributedItemProcessorWorker, "_eval_job", eval_job),
+        (
+            state_task_service_sfn.StateTaskServiceSfn,
+            "_sync2_api_output_of",
+            staticmethod(sync2_output),
+        ),
+        (_RESULT_WRITER, "_handle_put_object", staticmethod(write_results)),
     ]
     error_prefixes = state_task_service_aws_sdk._SERVICE_ERROR_NAMES
     saved_prefix = error_prefixes.get("comprehend")
     saved_time = getattr(retrier_decl, "time")  # noqa: B009 - moto does not export it
     saved = [(owner, attr, owner.__dict__[attr]) for owner, attr, _ in patches]
+    saved_sync_delay = state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK
     with _moto(server):
         try:
+            setattr(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.02)  # noqa: B010
             for owner, attr, replacement in patches:
                 setattr(owner, attr, replacement)
             error_prefixes["comprehend"] = "Comprehend"
@@ -404,6 +770,9 @@ def local_aws(
             local.deploy(stack_name)
             yield local
         finally:
+            setattr(  # noqa: B010
+                state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", saved_sync_delay
+            )
             setattr(retrier_decl, "time", saved_time)  # noqa: B010
             if saved_prefix is None:
                 error_prefixes.pop("comprehend", None)
@@ -411,6 +780,71 @@ def local_aws(
                 error_prefixes["comprehend"] = saved_prefix
             for owner, attr, original in saved:
                 setattr(owner, attr, original)
+
+
+def _result_record(item: ItemRecord) -> dict[str, Any]:
+    """One child-execution record of a result file, with the fields AWS writes."""
+    record: dict[str, Any] = {
+        "ExecutionArn": item.execution_arn,
+        "Name": item.execution_arn.rsplit("/", 1)[1],
+        "Status": item.status,
+        "Input": json.dumps(item.input),
+        "InputDetails": {"Included": True},
+    }
+    if item.status == "SUCCEEDED":
+        record["Output"] = json.dumps(item.output)
+        record["OutputDetails"] = {"Included": True}
+    else:
+        record["Error"] = item.error
+        record["Cause"] = item.cause
+    return record
+
+
+CAPITALIZED = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)*")
+
+
+def phrases_of(text: str) -> list[dict[str, Any]]:
+    """The emulated Comprehend's "key phrases": runs of capitalized words, with offsets."""
+    return [
+        {"Text": m.group(), "Score": 0.99, "BeginOffset": m.start(), "EndOffset": m.end()}
+        for m in CAPITALIZED.finditer(text)
+    ]
+
+
+def write_output(aws: LocalAws) -> Callable[[ScriptedJob, ComprehendJob], None]:
+    """on_complete: read the job's input from moto's S3, write its output archive."""
+
+    def complete(scripted: ScriptedJob, job: ComprehendJob) -> None:
+        backend = s3_backends[ACCOUNT]["global"]
+        input_uri = job.input_s3_config["S3Uri"]
+        bucket, _, prefix = input_uri[len("s3://") :].partition("/")
+        per_line = job.input_s3_config.get("InputFormat") == "ONE_DOC_PER_LINE"
+        lines = []
+        for key in sorted(backend.get_bucket(bucket).keys):
+            if not key.startswith(prefix):
+                continue
+            stored = backend.get_object(bucket, key)
+            assert stored is not None
+            text = stored.value.decode("utf-8")
+            name = key[len(prefix) :]
+            if per_line:
+                for number, doc in enumerate(text.splitlines()):
+                    record = {"File": name, "Line": number, "KeyPhrases": phrases_of(doc)}
+                    lines.append(json.dumps(record))
+            else:
+                lines.append(json.dumps({"File": name, "KeyPhrases": phrases_of(text)}))
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            data = ("\n".join(lines) + "\n").encode()
+            info = tarfile.TarInfo("output")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        out_bucket, _, out_prefix = job.output_s3_config["S3Uri"][len("s3://") :].partition("/")
+        key = f"{out_prefix}{ACCOUNT}-KP-{job.job_id}/output/output.tar.gz"
+        backend.put_object(out_bucket, key, buffer.getvalue())
+        job.output_s3_config["S3Uri"] = f"s3://{out_bucket}/{key}"
+
+    return complete
 
 
 class _RetryTime:

@@ -16,7 +16,13 @@ from aws_cdk.assertions import Template
 from cdk_kp import KeyPhrasesPipeline, PollSchedule
 from cdk_kp.pipeline import default_execution_timeout
 
-from .conftest import BYO_INPUT_BUCKET, BYO_OUTPUT_BUCKET, BYO_ROLE_ARN, new_app, only_resource
+from .conftest import (
+    BYO_INPUT_BUCKET,
+    BYO_OUTPUT_BUCKET,
+    BYO_ROLE_ARN,
+    new_app,
+    pipeline_resource,
+)
 
 SECURE_BUCKET = {
     "BucketEncryption": {
@@ -47,7 +53,7 @@ def bucket_id(template: Template, fragment: str) -> str:
 
 def state_machine_policy(template: Template) -> list[dict[str, Any]]:
     policies = template.find_resources("AWS::IAM::Policy")
-    (policy,) = [p for k, p in policies.items() if "StateMachineRole" in k]
+    (policy,) = [p for k, p in policies.items() if k.startswith("PipelineStateMachineRole")]
     statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
 
@@ -197,7 +203,7 @@ def test_users_role_gets_the_least_privilege_statements(byo_template):
 
 
 def test_state_machine_is_standard_with_all_logs_and_tracing(bundled_template):
-    _, machine = only_resource(bundled_template, "AWS::StepFunctions::StateMachine")
+    _, machine = pipeline_resource(bundled_template, "AWS::StepFunctions::StateMachine")
     props = machine["Properties"]
     assert props["StateMachineType"] == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
@@ -206,7 +212,7 @@ def test_state_machine_is_standard_with_all_logs_and_tracing(bundled_template):
     assert logging["IncludeExecutionData"] is True
     (destination,) = logging["Destinations"]
     log_group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
-    _, log_group = only_resource(bundled_template, "AWS::Logs::LogGroup")
+    _, log_group = pipeline_resource(bundled_template, "AWS::Logs::LogGroup")
     assert log_group_id.startswith("PipelineExecutionLogs")
     assert log_group["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/states/")
     assert log_group["Properties"]["RetentionInDays"] == 365
@@ -214,7 +220,7 @@ def test_state_machine_is_standard_with_all_logs_and_tracing(bundled_template):
 
 
 def definition_of(template: Template) -> str:
-    _, machine = only_resource(template, "AWS::StepFunctions::StateMachine")
+    _, machine = pipeline_resource(template, "AWS::StepFunctions::StateMachine")
     return json.dumps(machine["Properties"]["DefinitionString"])
 
 
@@ -350,7 +356,7 @@ def test_grant_read_output_is_read_under_the_output_prefix(granted):
 
 def test_metrics_name_the_state_machine(bundled_stack, bundled_template):
     pipeline = bundled_stack.pipeline
-    machine_id, _ = only_resource(bundled_template, "AWS::StepFunctions::StateMachine")
+    machine_id, _ = pipeline_resource(bundled_template, "AWS::StepFunctions::StateMachine")
     for metric, name, statistic in [
         (pipeline.metric_failed(), "ExecutionsFailed", "Sum"),
         (pipeline.metric_succeeded(), "ExecutionsSucceeded", "Sum"),
@@ -390,7 +396,9 @@ def test_stack_outputs(bundled_template):
         "InputPrefix",
         "OutputPrefix",
         "InputFormat",
+        "BatchStateMachineArn",
     }
+    assert outputs["BatchStateMachineArn"]["Value"] == {"Ref": "BatchStateMachineA1FF2995"}
     assert outputs["InputFormat"]["Value"] == "ONE_DOC_PER_LINE"
     assert outputs["InputPrefix"]["Value"] == "/"  # no prefix: the whole bucket
     role_id, _ = only_resource_named(bundled_template, "AWS::IAM::Role", "DataAccessRole")
@@ -407,6 +415,11 @@ def test_construct_ids_are_stable(bundled_template):
     here must be deliberate."""
     ids = sorted(bundled_template.to_json()["Resources"])
     assert [i for i in ids if i != "CDKMetadata"] == [
+        "BatchExecutionLogs746C4169",
+        "BatchStateMachineA1FF2995",
+        "BatchStateMachineDistributedMapPolicyCB83B87C",
+        "BatchStateMachineRole4344C5F9",
+        "BatchStateMachineRoleDefaultPolicy0F86D2F5",
         "PipelineAccessLogBucket4BD8E1ED",
         "PipelineAccessLogBucketPolicy4B0CB8BF",
         "PipelineDataAccessRoleDefaultPolicy32FC2DB0",

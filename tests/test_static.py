@@ -47,9 +47,16 @@ def variant(request: pytest.FixtureRequest) -> tuple[str, Template]:
 
 
 def sdk_tasks(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every SDK task, including those inside Map item processors and Parallel branches."""
     for name, state in definition["States"].items():
         if state["Type"] == "Task" and state["Resource"].startswith(SDK_PREFIX):
             yield name, state
+        for inner in [
+            state.get("ItemProcessor") or state.get("Iterator"),
+            *state.get("Branches", []),
+        ]:
+            if inner:
+                yield from sdk_tasks(inner)
 
 
 def test_every_variant_has_a_state_machine(variant):
@@ -95,7 +102,11 @@ def test_cfn_lint_finds_nothing(variant):
 def test_cfn_lint_reads_the_inlined_definition():
     """The check above can fail: cfn-lint rejects a broken inlined definition."""
     template = inlined(Template.from_stack(BUILDERS["bundled"]()))
-    (machine,) = [r for r in template["Resources"].values() if "Definition" in r["Properties"]]
+    (machine,) = [
+        r
+        for r in template["Resources"].values()
+        if "WaitForJob" in r["Properties"].get("Definition", {}).get("States", {})
+    ]
     machine["Properties"]["Definition"]["States"]["WaitForJob"]["Seconds"] = "soon"
     matches = lint(json.dumps(template), config=ManualArgs(ignore_checks=["W3005"]))
     assert any(m.rule.id == "E3601" for m in matches), [str(m) for m in matches]

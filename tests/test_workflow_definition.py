@@ -35,7 +35,9 @@ INTERNAL_ONLY = ["Comprehend.InternalServerException"]
 
 @pytest.fixture(scope="module")
 def states(bundled_template) -> dict[str, Any]:
-    (definition,) = definitions_in(bundled_template).values()
+    (definition,) = [
+        d for k, d in definitions_in(bundled_template).items() if k.startswith("Pipeline")
+    ]
     assert definition["StartAt"] == "ApplyDefaults"
     found: dict[str, Any] = definition["States"]
     return found

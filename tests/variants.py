@@ -12,7 +12,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
-from cdk_kp import KeyPhrasesPipeline, KeyPhrasesStack, KeyPhrasesWorkflow, PollSchedule
+from cdk_kp import (
+    KeyPhrasesBatch,
+    KeyPhrasesPipeline,
+    KeyPhrasesStack,
+    KeyPhrasesWorkflow,
+    PollSchedule,
+)
 
 from .conftest import ByoStack, new_app
 
@@ -127,7 +133,7 @@ def in_vpc() -> cdk.Stack:
 
 def hardened() -> cdk.Stack:
     """Everything at once: a key, a separate volume key, a VPC with the user's security group,
-    job tags, expiring noncurrent versions."""
+    job tags, expiring noncurrent versions, prefixes, and a batch over the pipeline."""
     stack = cdk.Stack(new_app(), "Hardened")
     key = kms.Key(stack, "Key", enable_key_rotation=True)
     volume_key = kms.Key(stack, "VolumeKey", enable_key_rotation=True)
@@ -142,6 +148,11 @@ def hardened() -> cdk.Stack:
         security_groups=[group],
         job_tags=JOB_TAGS,
         noncurrent_version_expiration=Duration.days(90),
+        input_prefix="incoming/",
+        output_prefix="key-phrases/",
+    )
+    KeyPhrasesBatch(
+        stack, "Batch", pipeline=pipeline, max_concurrency=4, tolerated_failure_percentage=10
     )
     cdk.CfnOutput(stack, "StateMachineArn", value=pipeline.state_machine.state_machine_arn)
     return stack

@@ -1,0 +1,529 @@
+"""KeyPhrasesBatch: one execution fans a corpus out over many key phrase jobs."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from aws_cdk import Arn, ArnFormat, Aws, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk_kp._validation import INPUT_FORMATS, LANGUAGE_CODES, check_key_prefix
+from cdk_kp.compliance import (
+    BATCH_NO_RESOURCE_LEVEL,
+    BATCH_OBJECTS,
+    DEFAULT_POLICY,
+    JOB_ARNS,
+    MAP_RUN_EXECUTIONS,
+    PIPELINE_EXECUTIONS,
+    acknowledge,
+    acknowledge_regulatory,
+    wildcard_finding,
+)
+from cdk_kp.contract import (
+    BATCH_FAILED,
+    DEFAULT_MAX_CONCURRENCY,
+    INVALID_INPUT,
+    MAX_BATCH_CONCURRENCY,
+)
+from cdk_kp.data_access_role import key_phrases_job_arn
+from cdk_kp.pipeline import ExecutionMetrics, logged_state_machine
+from cdk_kp.workflow import comprehend_call, invalid_field_cause, one_of
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_s3 as s3
+
+    from cdk_kp.pipeline import KeyPhrasesPipeline
+
+#: Job statuses a give-up stops (the others have ended).
+ACTIVE_JOB_STATUSES = ("SUBMITTED", "IN_PROGRESS")
+#: How long the give-up path waits before it looks for active jobs: Step Functions stops the
+#: shards' executions asynchronously when a Map Run fails, and a Start call in flight at that
+#: moment can still create a job.
+SETTLE_SECONDS = 30
+#: Key, under the pipeline's output prefix, of the Map Run result files.
+RESULTS_FOLDER = "batch-results"
+
+
+class _PrefixedJsonItemReader(sfn.S3JsonItemReader):
+    """CDK's JSON item reader, its s3:GetObject grant narrowed from the whole bucket to the
+    pipeline's input prefix."""
+
+    def __init__(self, *, prefix: str, bucket: s3.IBucket, key: str) -> None:
+        super().__init__(bucket=bucket, key=key)
+        self._grant_bucket = bucket
+        self._grant_prefix = prefix
+
+    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
+        return [
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[self._grant_bucket.arn_for_objects(f"{self._grant_prefix}*")],
+            )
+        ]
+
+
+class _ResultWriter(sfn.ResultWriterV2):
+    """CDK's result writer without its grant (on the whole bucket, and only under some feature
+    flags): the batch grants the results prefix itself, whatever the flags."""
+
+    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
+        return []
+
+
+def _executions_of(state_machine: sfn.IStateMachine, suffix: str) -> str:
+    """ARN pattern ``arn:…:execution:<state machine name><suffix>``."""
+    name = Arn.split(state_machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME).resource_name
+    assert name is not None, "a state machine ARN has a name"
+    return Stack.of(state_machine).format_arn(
+        service="states",
+        resource="execution",
+        resource_name=name + suffix,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
+def _invalid(scope: Construct, state_id: str, field: str, expectation: str) -> sfn.Fail:
+    return sfn.Fail(
+        scope, state_id, error=INVALID_INPUT, cause_path=invalid_field_cause(field, expectation)
+    )
+
+
+class KeyPhrasesBatch(ExecutionMetrics, Construct):
+    """Run a :class:`~cdk_kp.pipeline.KeyPhrasesPipeline` over many input prefixes in one
+    execution, through a Distributed Map whose items are the pipeline's own executions.
+
+    An execution reads a manifest, a JSON array in the pipeline's input bucket, one object per
+    shard (at most one job's worth of documents: 5 GB, 1,000,000 documents)::
+
+        {"manifest": "batches/b1/manifest.json", "languageCode": "en",
+         "inputFormat": "ONE_DOC_PER_LINE"}
+
+        [{"inputPrefix": "batches/b1/shard-00000/"}, {"inputPrefix": "batches/b1/shard-00001/"}]
+
+    ``manifest`` and each ``inputPrefix`` are relative to the pipeline's ``input_prefix``;
+    ``languageCode`` and ``inputFormat`` are optional (the pipeline's defaults) and apply to
+    every shard. Each shard runs as an execution of the pipeline's state machine (started with
+    ``StartExecution.sync:2``, so each has the pipeline's idempotent start, polling budget and
+    stop-on-timeout), at most ``max_concurrency`` at once. Every shard's job is named
+    ``<job_name_prefix>-batch-<SHA-256 of the batch execution ARN>``, which is how the client
+    finds a batch's jobs and how the batch finds them to stop.
+
+    The Map Run's results (one record per shard: ``SUCCEEDED`` with the shard's ``jobId``,
+    ``outputS3Uri`` and ``inputS3Uri``; ``FAILED`` with the error and cause) are written by the
+    Map's result writer under ``<output_prefix>batch-results/<map run id>/`` in the output
+    bucket, whatever the number of shards. The execution outputs::
+
+        {"jobName", "mapRunArn", "resultsBucket", "resultsManifest"}
+
+    Failed shards are tolerated up to ``tolerated_failure_percentage`` and
+    ``tolerated_failure_count`` (Step Functions' Map Run semantics: the run fails as soon as
+    failures exceed either). When they are exceeded, or the Map fails for any other reason
+    (the manifest is missing or is not a JSON array), Step Functions stops the shards still
+    running; the batch then stops every job of the batch still ``SUBMITTED`` or
+    ``IN_PROGRESS`` and fails with ``KeyPhrasesBatchFailed``. Invalid input fails with
+    ``InvalidExecutionInput`` before the manifest is read.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline: KeyPhrasesPipeline,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        tolerated_failure_percentage: float = 0,
+        tolerated_failure_count: int | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        state_machine_name: str | None = None,
+    ) -> None:
+        """
+        :param pipeline: the pipeline whose state machine runs each shard.
+        :param max_concurrency: shards (so jobs) running at once, 1 to 500. Default: 10, the
+            default Comprehend quota of concurrent key phrase jobs per account and Region.
+            Above the account's quota, starts are throttled and retried by the pipeline
+            (six retries, at most 122 s) before a shard fails.
+        :param tolerated_failure_percentage: failed shards tolerated, as a percentage of all
+            shards (0 to 100). Default: 0, any failed shard fails the batch.
+        :param tolerated_failure_count: failed shards tolerated, as a number. Default: no
+            count threshold (only the percentage applies).
+        :param log_retention: how long execution logs are kept. Default: one year.
+        :param state_machine_name: the batch state machine's name. Default: generated.
+        """
+        if (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
+            or not 1 <= max_concurrency <= MAX_BATCH_CONCURRENCY
+        ):
+            raise ValueError(
+                f"max_concurrency must be an integer from 1 to {MAX_BATCH_CONCURRENCY}; "
+                f"got {max_concurrency!r}"
+            )
+        if (
+            isinstance(tolerated_failure_percentage, bool)
+            or not isinstance(tolerated_failure_percentage, int | float)
+            or not math.isfinite(tolerated_failure_percentage)
+            or not 0 <= tolerated_failure_percentage <= 100
+        ):
+            raise ValueError(
+                "tolerated_failure_percentage must be a number from 0 to 100; "
+                f"got {tolerated_failure_percentage!r}"
+            )
+        if tolerated_failure_count is not None and (
+            isinstance(tolerated_failure_count, bool)
+            or not isinstance(tolerated_failure_count, int)
+            or tolerated_failure_count < 0
+        ):
+            raise ValueError(
+                "tolerated_failure_count must be a non-negative integer or None; "
+                f"got {tolerated_failure_count!r}"
+            )
+        super().__init__(scope, construct_id)
+        self.pipeline = pipeline
+        self.max_concurrency = max_concurrency
+        self.tolerated_failure_percentage = tolerated_failure_percentage
+        self.tolerated_failure_count = tolerated_failure_count
+        #: Key prefix, in the output bucket, of the Map Run result files.
+        self.results_prefix = f"{pipeline.output_prefix}{RESULTS_FOLDER}"
+        check_key_prefix("results prefix", self.results_prefix, 1024)
+        input_bucket = pipeline.input_bucket
+        output_bucket = pipeline.output_bucket
+        job_arn = key_phrases_job_arn(self)
+
+        apply_defaults = sfn.Pass(
+            self,
+            "ApplyDefaults",
+            comment="The pipeline's defaults; the input overrides them field by field.",
+            parameters={
+                "defaults": {
+                    "languageCode": pipeline.language_code,
+                    "inputFormat": pipeline.input_format,
+                },
+                "input": sfn.JsonPath.entire_payload,
+            },
+        )
+        resolve = sfn.Pass(
+            self,
+            "ResolveBatch",
+            parameters={
+                "request": sfn.JsonPath.json_merge(
+                    sfn.JsonPath.object_at("$.defaults"), sfn.JsonPath.object_at("$.input")
+                ),
+                # One name for every job of this batch, and no other job: how the batch finds
+                # its active jobs to stop them, and how the client follows its shards.
+                "jobName": sfn.JsonPath.format(
+                    f"{pipeline.job_name_prefix}-batch-{{}}",
+                    sfn.JsonPath.hash(sfn.JsonPath.string_at("$$.Execution.Id"), "SHA-256"),
+                ),
+            },
+        )
+        manifest = "$.request.manifest"
+        validate = (
+            sfn.Choice(self, "ValidateBatch")
+            .when(
+                sfn.Condition.or_(
+                    sfn.Condition.not_(sfn.Condition.is_present(manifest)),
+                    sfn.Condition.not_(sfn.Condition.is_string(manifest)),
+                    sfn.Condition.string_equals(manifest, ""),
+                    sfn.Condition.string_matches(manifest, "/*"),
+                    sfn.Condition.string_matches(manifest, "../*"),
+                    sfn.Condition.string_matches(manifest, "*/../*"),
+                ),
+                _invalid(
+                    self,
+                    "InvalidManifest",
+                    "manifest",
+                    "must be the key of a JSON array of shards, relative to the input prefix, "
+                    "with no leading slash and no .. segment",
+                ),
+            )
+            .when(
+                sfn.Condition.not_(one_of("$.request.languageCode", LANGUAGE_CODES)),
+                _invalid(
+                    self,
+                    "InvalidLanguageCode",
+                    "languageCode",
+                    f"must be one of {', '.join(LANGUAGE_CODES)}",
+                ),
+            )
+            .when(
+                sfn.Condition.not_(one_of("$.request.inputFormat", INPUT_FORMATS)),
+                _invalid(
+                    self,
+                    "InvalidInputFormat",
+                    "inputFormat",
+                    f"must be one of {', '.join(INPUT_FORMATS)}",
+                ),
+            )
+        )
+
+        # A CustomState, not CDK's StepFunctionsStartExecution: CDK grants Describe and Stop on
+        # "execution:<name>*", which also matches every state machine whose name starts with the
+        # pipeline's; the statements below grant them on this state machine's executions only.
+        run_shard = sfn.CustomState(
+            self,
+            "RunShard",
+            state_json={
+                "Type": "Task",
+                "Comment": "One shard: an execution of the pipeline, waited for to its end.",
+                "Resource": Stack.of(self).format_arn(
+                    service="states",
+                    account="",
+                    region="",
+                    resource="states",
+                    resource_name="startExecution.sync:2",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                ),
+                "Parameters": {
+                    "StateMachineArn": pipeline.state_machine.state_machine_arn,
+                    "Input": {
+                        "inputPrefix.$": "$.inputPrefix",
+                        "languageCode.$": "$.languageCode",
+                        "inputFormat.$": "$.inputFormat",
+                        "jobName.$": "$.jobName",
+                        # Links the shard's execution to the batch in the console.
+                        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                    },
+                },
+                "ResultSelector": {
+                    "status.$": "$.Status",
+                    "executionArn.$": "$.ExecutionArn",
+                    "jobId.$": "$.Output.jobId",
+                    "inputS3Uri.$": "$.Output.inputS3Uri",
+                    "outputS3Uri.$": "$.Output.outputS3Uri",
+                },
+            },
+        )
+
+        shards = sfn.DistributedMap(
+            self,
+            "RunShards",
+            comment="Each shard is one pipeline execution; at most max_concurrency at once.",
+            label="Shards",
+            max_concurrency=max_concurrency,
+            tolerated_failure_percentage=tolerated_failure_percentage,
+            tolerated_failure_count=tolerated_failure_count,
+            item_reader=_PrefixedJsonItemReader(
+                prefix=pipeline.input_prefix,
+                bucket=input_bucket,
+                key=sfn.JsonPath.format(
+                    f"{pipeline.input_prefix}{{}}", sfn.JsonPath.string_at(manifest)
+                ),
+            ),
+            item_selector={
+                "inputPrefix": sfn.JsonPath.string_at("$$.Map.Item.Value.inputPrefix"),
+                "languageCode": sfn.JsonPath.string_at("$.request.languageCode"),
+                "inputFormat": sfn.JsonPath.string_at("$.request.inputFormat"),
+                "jobName": sfn.JsonPath.string_at("$.jobName"),
+            },
+            result_writer_v2=_ResultWriter(bucket=output_bucket, prefix=self.results_prefix),
+            result_selector={
+                "mapRunArn": sfn.JsonPath.string_at("$.MapRunArn"),
+                "resultsBucket": sfn.JsonPath.string_at("$.ResultWriterDetails.Bucket"),
+                "resultsManifest": sfn.JsonPath.string_at("$.ResultWriterDetails.Key"),
+            },
+            result_path="$.results",
+        )
+        shards.item_processor(run_shard)
+
+        succeeded = sfn.Pass(
+            self,
+            "BatchSucceeded",
+            parameters={
+                "jobName": sfn.JsonPath.string_at("$.jobName"),
+                "mapRunArn": sfn.JsonPath.string_at("$.results.mapRunArn"),
+                "resultsBucket": sfn.JsonPath.string_at("$.results.resultsBucket"),
+                "resultsManifest": sfn.JsonPath.string_at("$.results.resultsManifest"),
+            },
+        )
+
+        # The give-up path: stop whatever jobs of this batch are still active, then fail.
+        settle = sfn.Wait(
+            self,
+            "SettleBeforeCleanup",
+            time=sfn.WaitTime.duration(Duration.seconds(SETTLE_SECONDS)),
+        )
+        prepare_cleanup = sfn.Pass(
+            self,
+            "ListActiveStatuses",
+            result=sfn.Result.from_array(list(ACTIVE_JOB_STATUSES)),
+            result_path="$.activeStatuses",
+        )
+        list_jobs = comprehend_call(
+            self,
+            "ListActiveJobs",
+            "listKeyPhrasesDetectionJobs",
+            iam_resources=["*"],
+            parameters={
+                "Filter": {
+                    "JobName": sfn.JsonPath.string_at("$.jobName"),
+                    "JobStatus": sfn.JsonPath.string_at("$.status"),
+                },
+                # At most max_concurrency (<= 500) jobs of the batch are active: one page.
+                "MaxResults": MAX_BATCH_CONCURRENCY,
+            },
+            result_selector={
+                "jobIds": sfn.JsonPath.list_at("$.KeyPhrasesDetectionJobPropertiesList[*].JobId")
+            },
+        )
+        stop_job = comprehend_call(
+            self,
+            "StopActiveJob",
+            "stopKeyPhrasesDetectionJob",
+            iam_resources=[job_arn],
+            parameters={"JobId": sfn.JsonPath.string_at("$")},
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        stopped = sfn.Pass(self, "JobStopRequested")
+        # Best effort: a job that ended meanwhile cannot be stopped, and that is fine.
+        stop_job.add_catch(stopped, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
+        stop_job.next(stopped)
+        stop_each = sfn.Map(
+            self,
+            "StopEachJob",
+            items_path="$.jobIds",
+            max_concurrency=5,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        stop_each.item_processor(stop_job)
+        stop_by_status = sfn.Map(
+            self,
+            "StopActiveJobs",
+            items_path="$.activeStatuses",
+            item_selector={
+                "status": sfn.JsonPath.string_at("$$.Map.Item.Value"),
+                "jobName": sfn.JsonPath.string_at("$.jobName"),
+            },
+            max_concurrency=1,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        stop_by_status.item_processor(list_jobs.next(stop_each))
+        batch_failed = sfn.Fail(
+            self,
+            "BatchFailed",
+            error=BATCH_FAILED,
+            cause_path=sfn.JsonPath.format(
+                "the Map Run of the shards failed with {}: {}; every job of the batch still active "
+                "was asked to stop",
+                sfn.JsonPath.string_at("$.failure.Error"),
+                sfn.JsonPath.string_at("$.failure.Cause"),
+            ),
+        )
+        # If the clean-up itself fails, the batch still fails with the Map's error.
+        stop_by_status.add_catch(batch_failed, errors=["States.ALL"], result_path="$.cleanupError")
+        shards.add_catch(settle, errors=["States.ALL"], result_path="$.failure")
+        settle.next(prepare_cleanup).next(stop_by_status).next(batch_failed)
+
+        apply_defaults.next(resolve).next(validate)
+        validate.otherwise(shards)
+        shards.next(succeeded)
+
+        #: The log group of the batch's executions, and the Standard state machine running the
+        #: batch. It has no timeout of its own: every shard is bounded by the pipeline's, and a
+        #: batch timeout would stop shards without stopping their jobs.
+        self.log_group, self.state_machine = logged_state_machine(
+            self,
+            definition=apply_defaults,
+            encryption_key=pipeline.encryption_key,
+            log_retention=log_retention,
+            state_machine_name=state_machine_name,
+            timeout=None,
+        )
+        role = self.state_machine.role
+        # The result writer's objects (Step Functions guide, "IAM policies for ResultWriter"):
+        # only under the results prefix.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteMapRunResults",
+                actions=[
+                    "s3:PutObject",
+                    "s3:GetObject",
+                    "s3:ListMultipartUploadParts",
+                    "s3:AbortMultipartUpload",
+                ],
+                resources=[output_bucket.arn_for_objects(f"{self.results_prefix}/*")],
+            )
+        )
+        keys = {
+            id(key): key
+            for key in (
+                pipeline.encryption_key,
+                getattr(input_bucket, "encryption_key", None),
+                getattr(output_bucket, "encryption_key", None),
+            )
+            if key is not None
+        }
+        if keys:
+            # Reading an SSE-KMS manifest, writing SSE-KMS results, and starting and describing
+            # executions of a state machine encrypted with the key: through S3 and Step
+            # Functions only.
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="UseDataKeysThroughS3AndStepFunctions",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[key.key_arn for key in keys.values()],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": [
+                                f"s3.{Aws.REGION}.amazonaws.com",
+                                f"states.{Aws.REGION}.amazonaws.com",
+                            ]
+                        }
+                    },
+                )
+            )
+        shard_executions = _executions_of(pipeline.state_machine, ":*")
+        for statement in (
+            iam.PolicyStatement(
+                sid="StartShardExecutions",
+                actions=["states:StartExecution"],
+                resources=[pipeline.state_machine.state_machine_arn],
+            ),
+            iam.PolicyStatement(
+                sid="FollowShardExecutions",
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[shard_executions],
+            ),
+            # How .sync learns that an execution ended (Step Functions guide, "IAM policies
+            # for Step Functions": StartExecution .sync).
+            iam.PolicyStatement(
+                sid="ShardExecutionEvents",
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="events",
+                        resource="rule",
+                        resource_name="StepFunctionsGetEventsForStepFunctionsExecutionRule",
+                    )
+                ],
+            ),
+        ):
+            role.add_to_principal_policy(statement)
+        acknowledge(role, wildcard_finding(role, shard_executions), PIPELINE_EXECUTIONS)
+        acknowledge(
+            role,
+            wildcard_finding(role, input_bucket.arn_for_objects(f"{pipeline.input_prefix}*")),
+            BATCH_OBJECTS,
+        )
+        acknowledge(
+            role,
+            wildcard_finding(role, output_bucket.arn_for_objects(f"{self.results_prefix}/*")),
+            BATCH_OBJECTS,
+        )
+        # CDK's own policy for the Distributed Map: start, follow and redrive the Map Run's
+        # child executions, which are executions of this state machine.
+        map_policy = self.state_machine.node.find_child("DistributedMapPolicy")
+        for suffix in (":*", "/Shards:*"):
+            own_executions = _executions_of(self.state_machine, suffix)
+            acknowledge(map_policy, wildcard_finding(role, own_executions), MAP_RUN_EXECUTIONS)
+        acknowledge_regulatory(map_policy, "IAMNoInlinePolicy", DEFAULT_POLICY)
+        acknowledge(role, wildcard_finding(role, job_arn), JOB_ARNS)
+        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", BATCH_NO_RESOURCE_LEVEL)
+        acknowledge_regulatory(role, "IAMNoInlinePolicy", DEFAULT_POLICY)
+
+    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to start batch executions."""
+        return self.state_machine.grant_start_execution(grantee)

@@ -1,0 +1,130 @@
+"""Split a corpus into shards that each fit one Comprehend job. No AWS calls here.
+
+One asynchronous key phrase job reads at most 5 GB and 1,000,000 documents (files for
+``ONE_DOC_PER_FILE``, lines for ``ONE_DOC_PER_LINE``), each document at most 1 MB, and needs at
+least 500 bytes. :func:`plan_shards` packs files, in order and whole (a file is never split, so
+Comprehend's ``File`` field still names it), into as few shards as those limits allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cdk_kp import contract
+
+
+@dataclass(frozen=True)
+class Document:
+    """One file to upload: its key relative to the shard, its size and how many documents it
+    holds for the input format."""
+
+    path: Path
+    key: str
+    size: int
+    documents: int
+
+
+@dataclass
+class Shard:
+    """Files that go to one job, under ``<batch prefix>shard-<index>/``."""
+
+    index: int
+    files: list[Document] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"shard-{self.index:05d}"
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def documents(self) -> int:
+        return sum(f.documents for f in self.files)
+
+
+def count_documents(data: bytes, input_format: str) -> int:
+    """Documents in a file's bytes: 1 per file, or its lines (every line counts, blank or not,
+    so the count never falls short of Comprehend's)."""
+    if input_format == "ONE_DOC_PER_FILE":
+        return 1
+    return len(data.splitlines())
+
+
+def check_limits(max_bytes: int, max_documents: int) -> None:
+    """Raise ``ValueError`` naming the field unless the limits are within one job's."""
+    if not contract.MIN_JOB_BYTES <= max_bytes <= contract.MAX_JOB_BYTES:
+        raise ValueError(
+            f"max_shard_bytes must be from {contract.MIN_JOB_BYTES:,} to "
+            f"{contract.MAX_JOB_BYTES:,} (one job's input); got {max_bytes:,}"
+        )
+    if not 1 <= max_documents <= contract.MAX_JOB_DOCUMENTS:
+        raise ValueError(
+            f"max_shard_documents must be from 1 to {contract.MAX_JOB_DOCUMENTS:,} (one job's "
+            f"input); got {max_documents:,}"
+        )
+
+
+def oversize(document: Document, max_bytes: int, max_documents: int) -> str | None:
+    """Why ``document`` cannot fit in any shard, or ``None``."""
+    if document.size > max_bytes:
+        return f"{document.size:,} bytes, over the {max_bytes:,}-byte limit of one job"
+    if document.documents > max_documents:
+        return (
+            f"{document.documents:,} documents, over the {max_documents:,}-document limit of "
+            "one job; split the file"
+        )
+    return None
+
+
+def plan_shards(
+    documents: Sequence[Document],
+    *,
+    max_bytes: int = contract.MAX_JOB_BYTES,
+    max_documents: int = contract.MAX_JOB_DOCUMENTS,
+) -> list[Shard]:
+    """Pack ``documents`` in order into shards of at most ``max_bytes`` and ``max_documents``.
+
+    Every document lands in exactly one shard. When the last shard would hold fewer than
+    Comprehend's 500-byte minimum, files move to it from the end of the one before, as long as
+    that one keeps the minimum (when no file can move, the last shard stays small, and its job
+    fails as a single job that small would). Raises ``ValueError`` for a document that fits no
+    shard (see :func:`oversize`) or limits outside one job's.
+    """
+    check_limits(max_bytes, max_documents)
+    shards: list[Shard] = []
+    current = Shard(0)
+    size = count = 0
+    for document in documents:
+        problem = oversize(document, max_bytes, max_documents)
+        if problem is not None:
+            raise ValueError(f"{document.key}: {problem}")
+        if current.files and (
+            size + document.size > max_bytes or count + document.documents > max_documents
+        ):
+            shards.append(current)
+            current = Shard(len(shards))
+            size = count = 0
+        current.files.append(document)
+        size += document.size
+        count += document.documents
+    if current.files:
+        shards.append(current)
+    if len(shards) > 1:
+        _top_up_last(shards[-2], shards[-1], max_bytes, max_documents)
+    return shards
+
+
+def _top_up_last(previous: Shard, last: Shard, max_bytes: int, max_documents: int) -> None:
+    while last.size < contract.MIN_JOB_BYTES and len(previous.files) > 1:
+        moved = previous.files[-1]
+        if (
+            previous.size - moved.size < contract.MIN_JOB_BYTES
+            or last.size + moved.size > max_bytes
+            or last.documents + moved.documents > max_documents
+        ):
+            return
+        last.files.insert(0, previous.files.pop())
