@@ -15,6 +15,7 @@ import botocore.exceptions
 from cdk_kp import contract
 from cdk_kp.client import (
     ArchiveError,
+    BatchProgress,
     DocumentKeyPhrases,
     ExecutionFailedError,
     InvalidInputError,
@@ -22,7 +23,9 @@ from cdk_kp.client import (
     NotAKeyPhrasesStackError,
     Outcome,
     Progress,
+    ShardStatus,
     StackNotFoundError,
+    UploadPlan,
 )
 
 #: Exit codes, each for one kind of ending.
@@ -38,12 +41,12 @@ NOT_FINISHED = 9
 INTERRUPTED = 130
 
 EXIT_CODES = f"""exit codes:
-  {OK}    the job completed (or the command did what it was asked)
+  {OK}    the job (every job of a batch) completed, or the command did what it was asked
   {USAGE}    the command line is wrong
   {NO_CREDENTIALS}    no usable AWS credentials or configuration (profile, Region)
   {NOT_A_PIPELINE}    the stack does not exist or is not a cdk_kp stack
   {INVALID_INPUT}    invalid input: nothing uploadable, an unknown language or format
-  {JOB_FAILED}    the job failed or was stopped (Comprehend's message is shown)
+  {JOB_FAILED}    the job, or a shard of a batch, failed or was stopped (the message is shown)
   {TIMED_OUT}    the job ran past the workflow's time budget and was stopped
   {AWS_REFUSED}    AWS refused a request (the message is shown)
   {NOT_FINISHED}    the execution has not finished yet (results)
@@ -58,6 +61,7 @@ class Display:
         self.stream = stream
         self.live = stream.isatty()
         self._last: str | None = None
+        self._shards: dict[str, str] = {}
 
     def progress(self, progress: Progress) -> None:
         minutes, seconds = divmod(int(progress.elapsed), 60)
@@ -68,6 +72,30 @@ class Display:
         elif progress.status != self._last:
             self.stream.write(f"{text}\n")
         self._last = progress.status
+
+    def batch(self, progress: BatchProgress) -> None:
+        """A batch's progress: a summary line (rewritten in place on a terminal) and, when not
+        on a terminal, a line for each shard whose status changed."""
+        minutes, seconds = divmod(int(progress.elapsed), 60)
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(progress.counts().items()))
+        text = (
+            f"{progress.status:<10} {minutes:d}:{seconds:02d} elapsed, "
+            f"{len(progress.shards)} shards: {counts}"
+        )
+        if self.live:
+            self.stream.write(f"\r{text}\033[K")
+            self.stream.flush()
+            self._last = text
+            return
+        for shard in progress.shards:
+            if self._shards.get(shard.input_prefix) != shard.status:
+                self._shards[shard.input_prefix] = shard.status
+                job = f" job {shard.job_id}" if shard.job_id else ""
+                self.stream.write(f"  {shard.input_prefix} {shard.status}{job}\n")
+        if text.split(" ", 1)[0] + counts != self._last:
+            self.stream.write(f"{text}\n")
+        self._last = text.split(" ", 1)[0] + counts
+        self.stream.flush()
 
     def say(self, text: str) -> None:
         if self.live and self._last is not None:
@@ -140,7 +168,10 @@ def parser() -> argparse.ArgumentParser:
         "run",
         help="upload files or folders, run a job, write its key phrases",
         description="Upload PATHs under a new batch prefix of the stack's input bucket, start "
-        "an execution for that batch, show its progress, and write the key phrases.",
+        "an execution for that batch, show its progress, and write the key phrases. A corpus "
+        "too big for one job (5 GB or 1,000,000 documents) is split into shards that run as "
+        "one batch (the stack's KeyPhrasesBatch, at most 10 jobs at once), and the key phrases "
+        "of every shard are written to one output.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -161,6 +192,19 @@ def parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="results.jsonl or results.csv (default: JSON lines on stdout)"
     )
     run.add_argument("--poll", type=float, default=10.0, help="seconds between status checks")
+    run.add_argument(
+        "--max-shard-bytes",
+        type=int,
+        default=contract.MAX_JOB_BYTES,
+        help="a corpus over this size (default: 5 GB, one job's limit) is split into shards "
+        "run as one batch",
+    )
+    run.add_argument(
+        "--max-shard-documents",
+        type=int,
+        default=contract.MAX_JOB_DOCUMENTS,
+        help="likewise for the number of documents (default: 1,000,000)",
+    )
 
     status = commands.add_parser(
         "status",
@@ -183,7 +227,20 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def is_batch(outcome: Outcome) -> bool:
+    """Whether ``outcome`` is a succeeded KeyPhrasesBatch execution (its output names the Map
+    Run's results)."""
+    return outcome.succeeded and "resultsManifest" in (outcome.output or {})
+
+
 def _ended(outcome: Outcome, display: Display) -> int:
+    if is_batch(outcome):
+        output = outcome.output or {}
+        display.say(
+            f"SUCCEEDED: every shard's result listed in "
+            f"s3://{output.get('resultsBucket')}/{output.get('resultsManifest')}"
+        )
+        return OK
     if outcome.succeeded:
         output = outcome.output or {}
         display.say(f"COMPLETED: job {output.get('jobId')}, results at {output.get('outputS3Uri')}")
@@ -205,12 +262,96 @@ def _wait(client: KeyPhrasesClient, arn: str, display: Display, poll: float) -> 
 
 def _write(
     client: KeyPhrasesClient, outcome: Outcome, out: Path | None, stdout: TextIO, display: Display
-) -> None:
+) -> int:
+    if is_batch(outcome):
+        return _write_batch(client, outcome, out, stdout, display)
     documents, failed = write_results(client.results(outcome), out, stdout)
     where = f" to {out}" if out else ""
     display.say(f"wrote key phrases of {documents} document(s){where}")
     if failed:
         display.say(f"{failed} document(s) could not be analysed: see their error field")
+    return OK
+
+
+def _write_batch(
+    client: KeyPhrasesClient, outcome: Outcome, out: Path | None, stdout: TextIO, display: Display
+) -> int:
+    """Write the key phrases of every completed shard to one output; list the shards that
+    failed (tolerated by the batch): exit 0 only when none did."""
+    shards = client.batch_shards(outcome)
+    failed_shards = [shard for shard in shards if shard.status != "SUCCEEDED"]
+    documents, failed = write_results(client.batch_results(shards), out, stdout)
+    where = f" to {out}" if out else ""
+    display.say(
+        f"wrote key phrases of {documents} document(s) from "
+        f"{len(shards) - len(failed_shards)} of {len(shards)} shard(s){where}"
+    )
+    if failed:
+        display.say(f"{failed} document(s) could not be analysed: see their error field")
+    for shard in failed_shards:
+        display.say(_shard_line(shard))
+    return JOB_FAILED if failed_shards else OK
+
+
+def _shard_line(shard: ShardStatus) -> str:
+    job = f" (job {shard.job_id})" if shard.job_id else ""
+    if shard.error:
+        reason = f": {shard.error}: {shard.cause}"
+    else:
+        reason = f": {shard.cause}" if shard.cause else ""
+    return f"shard {shard.input_prefix} {shard.status}{job}{reason}"
+
+
+class _BatchInterruptedError(Exception):
+    """Ctrl-C while a batch runs."""
+
+    def __init__(self, arn: str) -> None:
+        super().__init__(arn)
+        self.arn = arn
+
+
+def _run_batch(
+    client: KeyPhrasesClient,
+    plan: UploadPlan,
+    args: argparse.Namespace,
+    display: Display,
+    stdout: TextIO,
+) -> int:
+    """Upload the shards, start the batch, follow every shard, write the merged key phrases."""
+    if client.batch_state_machine_arn is None:
+        display.say(
+            f"the corpus needs {len(plan.shards)} jobs, and stack {args.stack} has no "
+            "KeyPhrasesBatch to run them (no BatchStateMachineArn output)"
+        )
+        return INVALID_INPUT
+    upload = client.upload_sharded(plan, batch=args.batch)
+    display.say(
+        f"uploaded {upload.files_uploaded} file(s), {upload.bytes_uploaded:,} bytes, as "
+        f"{len(upload.shards)} shards under "
+        f"s3://{client.input_bucket}/{client.input_prefix}{upload.batch_prefix}"
+    )
+    arn = client.start_batch(
+        manifest=upload.manifest,
+        language_code=args.language,
+        input_format=args.format,
+        name=upload.batch_prefix.rstrip("/"),
+    )
+    display.say(f"started batch {arn}")
+    try:
+        outcome = client.wait_batch(
+            arn, upload.shard_prefixes, on_progress=display.batch, poll_seconds=args.poll
+        )
+    except ExecutionFailedError as failed:
+        code = _ended(failed.outcome, display)
+        progress = client.batch_progress(arn, upload.shard_prefixes)
+        for shard in progress.shards:
+            if shard.status not in ("COMPLETED", "PENDING"):
+                display.say(_shard_line(shard))
+        return code
+    except KeyboardInterrupt:
+        raise _BatchInterruptedError(arn) from None
+    _ended(outcome, display)
+    return _write(client, outcome, args.out, stdout, display)
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
@@ -222,12 +363,20 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     try:
         if args.command == "run":
             client = KeyPhrasesClient.from_stack(args.stack)
-            report = client.upload(args.paths, batch=args.batch, input_format=args.format)
-            for skipped in report.skipped:
+            plan = client.plan_upload(
+                args.paths,
+                input_format=args.format,
+                max_shard_bytes=args.max_shard_bytes,
+                max_shard_documents=args.max_shard_documents,
+            )
+            for skipped in plan.skipped:
                 display.say(f"skipped {skipped.path}: {skipped.reason}")
-            if not report.uploaded:
+            if not plan.shards:
                 display.say("nothing to upload: no file can be a Comprehend document")
                 return INVALID_INPUT
+            if len(plan.shards) > 1:
+                return _run_batch(client, plan, args, display, stdout)
+            report = client.upload(args.paths, batch=args.batch, input_format=args.format)
             display.say(
                 f"uploaded {len(report.uploaded)} file(s), {report.bytes_uploaded:,} bytes, to "
                 f"s3://{client.input_bucket}/{client.input_prefix}{report.batch_prefix}"
@@ -243,7 +392,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             finished = True
             code = _ended(outcome, display)
             if code == OK:
-                _write(client, outcome, args.out, stdout, display)
+                code = _write(client, outcome, args.out, stdout, display)
             return code
         arn = args.execution_arn
         client = KeyPhrasesClient.for_execution(arn)
@@ -261,8 +410,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         finished = True
         code = _ended(outcome, display)
         if code == OK:
-            _write(client, outcome, args.out, stdout, display)
+            code = _write(client, outcome, args.out, stdout, display)
         return code
+    except _BatchInterruptedError as interrupted:
+        display.say(
+            f"interrupted; the batch keeps running. Get its results once it ends with:\n"
+            f"  cdk-kp results {interrupted.arn} --out FILE"
+        )
+        return INTERRUPTED
     except KeyboardInterrupt:
         if arn is None:
             display.say("interrupted before any execution started")

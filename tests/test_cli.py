@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,65 +20,25 @@ from typing import Any
 import boto3
 import pytest
 from aws_cdk.assertions import Template
-from moto.comprehend.models import ComprehendJob
-from moto.s3.models import s3_backends
 
 from cdk_kp import cli
 from cdk_kp.contract import INVALID_INPUT
 
-from .harness import ACCOUNT, ComprehendScript, LocalAws, ScriptedJob, local_aws
-
-CAPITALIZED = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)*")
-
-
-def phrases_of(text: str) -> list[dict[str, Any]]:
-    """The emulated Comprehend's "key phrases": runs of capitalized words, with offsets."""
-    return [
-        {"Text": m.group(), "Score": 0.99, "BeginOffset": m.start(), "EndOffset": m.end()}
-        for m in CAPITALIZED.finditer(text)
-    ]
-
-
-def write_output(aws: LocalAws) -> Any:
-    """on_complete: read the job's input from moto's S3, write its output archive."""
-
-    def complete(scripted: ScriptedJob, job: ComprehendJob) -> None:
-        backend = s3_backends[ACCOUNT]["global"]
-        input_uri = job.input_s3_config["S3Uri"]
-        bucket, _, prefix = input_uri[len("s3://") :].partition("/")
-        per_line = job.input_s3_config.get("InputFormat") == "ONE_DOC_PER_LINE"
-        lines = []
-        for key in sorted(backend.get_bucket(bucket).keys):
-            if not key.startswith(prefix):
-                continue
-            stored = backend.get_object(bucket, key)
-            assert stored is not None
-            text = stored.value.decode("utf-8")
-            name = key[len(prefix) :]
-            if per_line:
-                for number, doc in enumerate(text.splitlines()):
-                    record = {"File": name, "Line": number, "KeyPhrases": phrases_of(doc)}
-                    lines.append(json.dumps(record))
-            else:
-                lines.append(json.dumps({"File": name, "KeyPhrases": phrases_of(text)}))
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            data = ("\n".join(lines) + "\n").encode()
-            info = tarfile.TarInfo("output")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        out_bucket, _, out_prefix = job.output_s3_config["S3Uri"][len("s3://") :].partition("/")
-        key = f"{out_prefix}{ACCOUNT}-KP-{job.job_id}/output/output.tar.gz"
-        backend.put_object(out_bucket, key, buffer.getvalue())
-        job.output_s3_config["S3Uri"] = f"s3://{out_bucket}/{key}"
-
-    return complete
+from .harness import (
+    ComprehendScript,
+    LocalAws,
+    ScriptedJob,
+    local_aws,
+    phrases_of,
+    write_output,
+)
 
 
 @pytest.fixture(scope="module")
 def aws(bundled_template: Template) -> Iterator[LocalAws]:
     with local_aws(bundled_template.to_json(), server=True) as local:
         local.make_deployed_executable(local.outputs["StateMachineArn"])
+        local.make_deployed_executable(local.outputs["BatchStateMachineArn"])
         yield local
 
 
@@ -398,3 +357,136 @@ def test_interrupted_while_writing_leaves_no_partial_file(aws, docs, tmp_path, m
     assert "cdk-kp results " in err
     assert not out.exists()
     assert not out.with_name("results.jsonl.partial").exists()
+
+
+# -- batches -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """Seven files of three documents (lines) each."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for number in range(7):
+        lines = [f"Report {number} line {line} names Berlin and Paris." for line in range(3)]
+        (folder / f"report-{number}.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def completes_on_second_describe(aws: LocalAws) -> ComprehendScript:
+    script = ComprehendScript(
+        status=lambda job, elapsed: "COMPLETED" if job.describe_calls >= 2 else "IN_PROGRESS"
+    )
+    script.on_complete = write_output(aws)
+    return script
+
+
+def test_run_shards_a_corpus_over_one_jobs_limit_and_writes_one_merged_output(
+    aws, corpus, tmp_path, capsys
+):
+    results = tmp_path / "results.jsonl"
+    script = completes_on_second_describe(aws)
+    code, _, _ = run_cli(
+        aws,
+        script,
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(corpus),
+        "--max-shard-documents",
+        "6",  # two files a shard: 4 shards
+        "--batch",
+        "corpus-1",
+        "--out",
+        str(results),
+        "--poll",
+        "0.05",
+    )
+    err = capsys.readouterr().err
+    assert code == cli.OK, err
+    assert "uploaded 7 file(s)" in err
+    assert "as 4 shards" in err
+    assert "started batch arn:aws:states:" in err
+    for shard in range(4):
+        # Progress per shard (stderr is not a terminal here: a line per change).
+        assert f"corpus-1/shard-{shard:05d}/ COMPLETED job " in err
+    assert "from 4 of 4 shard(s)" in err
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    documents = sorted((r["file"], r["line"]) for r in records)
+    assert documents == sorted((f"report-{n}.txt", line) for n in range(7) for line in range(3))
+    assert len(aws.script.jobs) == 4
+
+
+def test_results_of_a_batch_execution_are_merged_too(aws, corpus, tmp_path, capsys):
+    script = completes_on_second_describe(aws)
+    code, _, _ = run_cli(
+        aws,
+        script,
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(corpus),
+        "--max-shard-documents",
+        "9",
+        "--batch",
+        "corpus-2",
+        "--poll",
+        "0.05",
+    )
+    assert code == cli.OK
+    arn = re.search(r"started batch (\S+)", capsys.readouterr().err)
+    assert arn is not None
+    out = io.StringIO()
+    assert cli.main(["results", arn.group(1)], stdout=out) == cli.OK
+    assert len(out.getvalue().splitlines()) == 21
+    assert "from 3 of 3 shard(s)" in capsys.readouterr().err
+
+
+def test_a_failed_shard_fails_the_run_and_is_named(aws, corpus, capsys):
+    def status(job: ScriptedJob, elapsed: float) -> str | tuple[str, str]:
+        if job.describe_calls < 2:
+            return "IN_PROGRESS"
+        if job.request["InputDataConfig"]["S3Uri"].endswith("/shard-00001/"):
+            return ("FAILED", "scripted failure")
+        return "COMPLETED"
+
+    script = ComprehendScript(status=status)
+    script.on_complete = write_output(aws)
+    code, out, _ = run_cli(
+        aws,
+        script,
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(corpus),
+        "--max-shard-documents",
+        "6",
+        "--batch",
+        "corpus-3",
+        "--poll",
+        "0.05",
+    )
+    err = capsys.readouterr().err
+    assert code == cli.JOB_FAILED, err
+    assert "KeyPhrasesBatchFailed" in err
+    assert "corpus-3/shard-00001/ FAILED" in err
+    assert "scripted failure" in err
+    assert out == ""  # a failed batch writes nothing
+
+
+def test_shard_limits_outside_one_job_are_refused_before_any_upload(aws, corpus, capsys):
+    code, _, _ = run_cli(
+        aws,
+        ComprehendScript(),
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(corpus),
+        "--max-shard-documents",
+        "1000001",
+    )
+    assert code == cli.INVALID_INPUT
+    assert "max_shard_documents must be from 1 to 1,000,000 (one job's input); got 1,000,001" in (
+        capsys.readouterr().err
+    )
+    assert aws.script.jobs == {}
