@@ -42,11 +42,13 @@ typecheck: install
 test: install lint typecheck
 	$(BIN)/pytest -n 2
 
-# Figures, not pass/fail: polling cost against a fixed 60 s poller, and synth time against an
-# empty stack and the AWS Solutions Constructs peer (installed into .bench/ on first run).
+# Figures, not pass/fail: polling cost against a fixed 60 s poller, synth time against an
+# empty stack and the AWS Solutions Constructs peer (installed into .bench/ on first run), and a
+# 25-shard batch's concurrency trace against one shard at a time.
 bench: install
 	$(BIN)/python benchmarks/polling.py
 	$(BIN)/python benchmarks/synth.py
+	$(BIN)/python benchmarks/batch.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

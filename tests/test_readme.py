@@ -13,18 +13,19 @@ README = (ROOT / "README.md").read_text()
 EXAMPLES = re.findall(r"```python\n(.*?)```", README, flags=re.S)
 
 
-def test_readme_has_the_three_examples():
-    assert len(EXAMPLES) == 3
+def test_readme_has_the_four_examples():
+    assert len(EXAMPLES) == 4
 
 
 @pytest.mark.parametrize(
     ("source", "stack", "machines"),
     [
-        (EXAMPLES[0], "DocumentsStack", 1),
-        (EXAMPLES[1], "MyWorkflowStack", 1),
-        (EXAMPLES[2], "ConfidentialStack", 1),
+        (EXAMPLES[0], "CorpusStack", 2),
+        (EXAMPLES[1], "DocumentsStack", 1),
+        (EXAMPLES[2], "MyWorkflowStack", 1),
+        (EXAMPLES[3], "ConfidentialStack", 1),
     ],
-    ids=["own-stack", "own-state-machine", "keys-vpc-tags"],
+    ids=["own-batch", "own-stack", "own-state-machine", "keys-vpc-tags"],
 )
 def test_example_synthesizes(source: str, stack: str, machines: int, monkeypatch):
     monkeypatch.setenv("CDK_VALIDATION", "false")
