@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from cdk_kp._validation import INPUT_FORMATS, LANGUAGE_CODES, check_key_prefix
+from cdk_kp._validation import INPUT_FORMATS, LANGUAGE_CODES
 from cdk_kp.compliance import (
     BATCH_NO_RESOURCE_LEVEL,
     BATCH_OBJECTS,
@@ -188,7 +188,6 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
         self.tolerated_failure_count = tolerated_failure_count
         #: Key prefix, in the output bucket, of the Map Run result files.
         self.results_prefix = f"{pipeline.output_prefix}{RESULTS_FOLDER}"
-        check_key_prefix("results prefix", self.results_prefix, 1024)
         input_bucket = pipeline.input_bucket
         output_bucket = pipeline.output_bucket
         job_arn = key_phrases_job_arn(self)
@@ -284,7 +283,8 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
                         "languageCode.$": "$.languageCode",
                         "inputFormat.$": "$.inputFormat",
                         "jobName.$": "$.jobName",
-                        # Links the shard's execution to the batch in the console.
+                        # Links the pipeline execution to the Map child execution that started
+                        # it, in the console and in DescribeExecution.
                         "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
                     },
                 },
@@ -412,8 +412,22 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
                 sfn.JsonPath.string_at("$.failure.Cause"),
             ),
         )
-        # If the clean-up itself fails, the batch still fails with the Map's error.
-        stop_by_status.add_catch(batch_failed, errors=["States.ALL"], result_path="$.cleanupError")
+        cleanup_failed = sfn.Fail(
+            self,
+            "BatchFailedJobsMayRun",
+            error=BATCH_FAILED,
+            cause_path=sfn.JsonPath.format(
+                "the Map Run of the shards failed with {}: {}; finding or stopping the active "
+                "jobs of the batch failed with {}, so some may still run",
+                sfn.JsonPath.string_at("$.failure.Error"),
+                sfn.JsonPath.string_at("$.failure.Cause"),
+                sfn.JsonPath.string_at("$.cleanupError.Error"),
+            ),
+        )
+        # If the clean-up itself fails, the batch still fails with the Map's error, and says so.
+        stop_by_status.add_catch(
+            cleanup_failed, errors=["States.ALL"], result_path="$.cleanupError"
+        )
         shards.add_catch(settle, errors=["States.ALL"], result_path="$.failure")
         settle.next(prepare_cleanup).next(stop_by_status).next(batch_failed)
 

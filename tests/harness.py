@@ -81,6 +81,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.comprehend.models import ComprehendBackend, ComprehendJob
+from moto.comprehend.responses import ComprehendResponse
 from moto.core.exceptions import JsonRESTError
 from moto.s3.models import s3_backends
 from moto.stepfunctions.models import stepfunctions_backends
@@ -178,7 +179,8 @@ class ComprehendScript:
 
     ``status(job, elapsed)`` returns the status Describe reports ``elapsed`` virtual seconds
     after the job started, or ``(status, message)``. ``fail_start`` / ``fail_describe`` /
-    ``fail_stop`` are lists of error names raised by the next calls, one per call.
+    ``fail_stop`` / ``fail_list`` are lists of error names raised by the next calls, one per
+    call.
     """
 
     status: Callable[[ScriptedJob, float], str | tuple[str, str]] = lambda job, elapsed: (
@@ -187,6 +189,7 @@ class ComprehendScript:
     fail_start: list[str] = field(default_factory=list)
     fail_describe: list[str] = field(default_factory=list)
     fail_stop: list[str] = field(default_factory=list)
+    fail_list: list[str] = field(default_factory=list)
     #: Called once when a job first reports COMPLETED, with the job and moto's job object: a
     #: test writes the output archive here and sets ``OutputDataConfig.S3Uri`` to it, as
     #: Describe reports it on AWS.
@@ -597,6 +600,16 @@ def local_aws(
         original_stop(backend, job_id)
         local._job_event("stop_requested", job_id)
 
+    original_list = ComprehendResponse.list_key_phrases_detection_jobs
+
+    def list_jobs(self: ComprehendResponse) -> str:
+        assert local is not None
+        check("ListKeyPhrasesDetectionJobs", json.loads(self.body))
+        if local.script.fail_list:
+            raise _comprehend_error(local.script.fail_list.pop(0))
+        listed: str = original_list(self)
+        return listed
+
     def wait(_: WaitFunction, env: Environment, wait_seconds: int) -> None:
         assert local is not None
         arn = env.states.context_object.context_object_data["Execution"]["Id"]
@@ -745,6 +758,7 @@ def local_aws(
         (ComprehendBackend, "start_key_phrases_detection_job", start),
         (ComprehendBackend, "describe_key_phrases_detection_job", describe),
         (ComprehendBackend, "stop_key_phrases_detection_job", stop),
+        (ComprehendResponse, "list_key_phrases_detection_jobs", list_jobs),
         (state_task_service_sfn.StateTaskServiceSfn, "_eval_service_task", sfn_call),
         (map_worker.DistributedItemProcessorWorker, "_eval_job", eval_job),
         (

@@ -438,6 +438,25 @@ def test_failures_beyond_the_tolerance_fail_the_batch_and_stop_every_active_job(
     assert execution.states_entered().count("StopActiveJob") >= 4
 
 
+def test_a_clean_up_that_fails_says_jobs_may_still_run(aws):
+    aws.reset(script(aws, failing={0}))
+    aws.script.fail_list = ["InternalServerException"] * 7  # the first List and its 6 retries
+    manifest = [{"inputPrefix": shard_prefix(i)} for i in range(3)]
+    aws.session.client("s3").put_object(
+        Bucket=aws.outputs["InputBucket"], Key="incoming/b/manifest.json", Body=json.dumps(manifest)
+    )
+    execution = aws.run(
+        {"manifest": "b/manifest.json"}, state_machine_arn=aws.outputs["StrictArn"], timeout=30
+    )
+    assert execution.status == "FAILED"
+    assert execution.error == BATCH_FAILED
+    assert "States.ExceedToleratedFailureThreshold" in (execution.cause or "")
+    assert "failed with Comprehend.InternalServerException, so some may still run" in (
+        execution.cause or ""
+    )
+    assert "BatchFailedJobsMayRun" in execution.states_entered()
+
+
 def test_with_no_tolerance_one_failed_shard_fails_the_batch(aws):
     execution = run_batch(aws, "Strict", failing={7})
     assert execution.status == "FAILED"
