@@ -14,6 +14,7 @@ loaded).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tarfile
 import time
@@ -656,7 +657,7 @@ class KeyPhrasesClient:
                 by_uri[uri] = job
         found: list[ShardStatus] = []
         for prefix in shards:
-            shard_job = by_uri.get(f"s3://{self.input_bucket}/{self.input_prefix}{prefix}")
+            shard_job = by_uri.get(self._input_uri(prefix))
             if shard_job is None:
                 found.append(ShardStatus(prefix, "PENDING"))
             else:
@@ -697,7 +698,8 @@ class KeyPhrasesClient:
         return outcome
 
     def batch_shards(self, outcome: Outcome) -> list[ShardStatus]:
-        """Every shard of a succeeded batch, from the Map Run's result files, by prefix."""
+        """Every shard of a succeeded batch, from the Map Run's result files, by prefix; a failed
+        shard's job (when it started one) from the jobs carrying the batch's name."""
         output = outcome.output or {}
         if not outcome.succeeded or "resultsManifest" not in output:
             raise ExecutionFailedError(outcome)
@@ -708,7 +710,23 @@ class KeyPhrasesClient:
             for result_file in files:
                 for record in self._read_json(bucket, result_file["Key"]):
                     shards.append(_shard_of(status, record))
+        if any(shard.job_id is None for shard in shards) and output.get("jobName"):
+            # A failed shard's record has no output: its job, if it started one, is found by
+            # the batch's job name and the shard's input location.
+            jobs = {
+                job.get("InputDataConfig", {}).get("S3Uri", ""): job
+                for job in self.batch_jobs(output["jobName"])
+            }
+            shards = [
+                shard
+                if shard.job_id is not None
+                else _with_job(shard, jobs.get(self._input_uri(shard.input_prefix)))
+                for shard in shards
+            ]
         return sorted(shards, key=lambda shard: shard.input_prefix)
+
+    def _input_uri(self, prefix: str) -> str:
+        return f"s3://{self.input_bucket}/{self.input_prefix}{prefix}"
 
     def batch_results(self, shards: Iterable[ShardStatus]) -> Iterator[DocumentKeyPhrases]:
         """The key phrases of every completed shard, shard after shard: each document once."""
@@ -764,6 +782,16 @@ def _shard_of(status: str, record: dict[str, Any]) -> ShardStatus:
     if described.get("Error"):
         error, cause = described.get("Error"), described.get("Cause")
     return ShardStatus(prefix, status, error=error, cause=cause)
+
+
+def _with_job(shard: ShardStatus, job: dict[str, Any] | None) -> ShardStatus:
+    if job is None:
+        return shard
+    return dataclasses.replace(
+        shard,
+        job_id=job.get("JobId"),
+        output_s3_uri=job.get("OutputDataConfig", {}).get("S3Uri"),
+    )
 
 
 def _json_or_empty(text: Any) -> dict[str, Any]:

@@ -407,6 +407,19 @@ def test_failures_within_the_tolerance_leave_the_batch_succeeded_and_are_reporte
         described = json.loads(record["Cause"])
         assert described["Error"] == "KeyPhrasesJobFailed"
         assert described["Cause"].endswith("failed: the documents are not UTF-8")
+    # The client lists every shard with its status, job and output location.
+    client = KeyPhrasesClient(
+        input_bucket=aws.outputs["InputBucket"], input_prefix="incoming/", session=aws.session
+    )
+    shards = client.batch_shards(client.describe(execution.arn))
+    assert [s.input_prefix for s in shards] == [shard_prefix(i) for i in range(SHARDS)]
+    for index, shard in enumerate(shards):
+        assert shard.status == ("FAILED" if index in failing else "SUCCEEDED")
+        assert shard.job_id in aws.script.jobs  # a failed shard's job too, found by its name
+        assert shard.output_s3_uri is not None
+    for index in failing:
+        assert shards[index].error == "KeyPhrasesJobFailed"
+        assert (shards[index].cause or "").endswith("failed: the documents are not UTF-8")
 
 
 def test_failures_beyond_the_tolerance_fail_the_batch_and_stop_every_active_job(aws):
