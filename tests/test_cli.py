@@ -490,3 +490,62 @@ def test_shard_limits_outside_one_job_are_refused_before_any_upload(aws, corpus,
         capsys.readouterr().err
     )
     assert aws.script.jobs == {}
+
+
+def test_a_corpus_needing_shards_on_a_stack_without_a_batch_is_refused_before_upload(
+    aws, corpus, monkeypatch, capsys
+):
+    from cdk_kp.client import KeyPhrasesClient
+
+    original = KeyPhrasesClient.from_stack
+
+    def without_batch(stack_name: str, **kwargs: object) -> KeyPhrasesClient:
+        client = original(stack_name)
+        client.batch_state_machine_arn = None  # as a stack built with batch=False
+        return client
+
+    monkeypatch.setattr(KeyPhrasesClient, "from_stack", staticmethod(without_batch))
+    s3 = aws.session.client("s3")
+    before = s3.list_objects_v2(Bucket=aws.outputs["InputBucketName"]).get("KeyCount", 0)
+    code, _, _ = run_cli(
+        aws,
+        ComprehendScript(),
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(corpus),
+        "--max-shard-documents",
+        "6",
+    )
+    assert code == cli.INVALID_INPUT
+    assert "the corpus needs 4 jobs, and stack KeyPhrasesStack has no KeyPhrasesBatch" in (
+        capsys.readouterr().err
+    )
+    assert s3.list_objects_v2(Bucket=aws.outputs["InputBucketName"]).get("KeyCount", 0) == before
+
+
+def test_ctrl_c_while_a_batch_runs_leaves_it_running_and_says_how_to_get_results(
+    aws, corpus, monkeypatch, capsys
+):
+    def interrupt(self: cli.Display, progress: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.Display, "batch", interrupt)
+    code, _, _ = run_cli(
+        aws,
+        completes_on_second_describe(aws),
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(corpus),
+        "--max-shard-documents",
+        "6",
+        "--batch",
+        "corpus-4",
+        "--poll",
+        "0.05",
+    )
+    err = capsys.readouterr().err
+    assert code == cli.INTERRUPTED
+    assert "interrupted; the batch keeps running" in err
+    assert re.search(r"cdk-kp results arn:aws:states:\S+:corpus-4 --out FILE", err)
