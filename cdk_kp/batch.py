@@ -27,6 +27,7 @@ from cdk_kp.contract import (
     BATCH_FAILED,
     DEFAULT_MAX_CONCURRENCY,
     INVALID_INPUT,
+    LIST_PAGE_SIZE,
     MAX_BATCH_CONCURRENCY,
 )
 from cdk_kp.data_access_role import key_phrases_job_arn
@@ -44,6 +45,8 @@ ACTIVE_JOB_STATUSES = ("SUBMITTED", "IN_PROGRESS")
 #: shards' executions asynchronously when a Map Run fails, and a Start call in flight at that
 #: moment can still create a job.
 SETTLE_SECONDS = 30
+#: The CDK feature flag under which DistributedMap renders ``result_writer_v2``.
+RESULT_WRITER_V2_FLAG = "@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2"
 #: Key, under the pipeline's output prefix, of the Map Run result files.
 RESULTS_FOLDER = "batch-results"
 
@@ -142,7 +145,7 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
     ) -> None:
         """
         :param pipeline: the pipeline whose state machine runs each shard.
-        :param max_concurrency: shards (so jobs) running at once, 1 to 500. Default: 10, the
+        :param max_concurrency: shards (so jobs) running at once, 1 to 100. Default: 10, the
             default Comprehend quota of concurrent key phrase jobs per account and Region.
             Above the account's quota, starts are throttled and retried by the pipeline
             (six retries, at most 122 s) before a shard fails.
@@ -182,6 +185,10 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
                 f"got {tolerated_failure_count!r}"
             )
         super().__init__(scope, construct_id)
+        # CDK renders ResultWriterV2 only under this feature flag (on in new apps' cdk.json);
+        # without it the Map would write no results and its output would not be the pointer
+        # the batch reads. The flag is set for this construct's subtree only.
+        self.node.set_context(RESULT_WRITER_V2_FLAG, True)
         self.pipeline = pipeline
         self.max_concurrency = max_concurrency
         self.tolerated_failure_percentage = tolerated_failure_percentage
@@ -228,8 +235,10 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
                     sfn.Condition.not_(sfn.Condition.is_string(manifest)),
                     sfn.Condition.string_equals(manifest, ""),
                     sfn.Condition.string_matches(manifest, "/*"),
+                    sfn.Condition.string_equals(manifest, ".."),
                     sfn.Condition.string_matches(manifest, "../*"),
                     sfn.Condition.string_matches(manifest, "*/../*"),
+                    sfn.Condition.string_matches(manifest, "*/.."),
                 ),
                 _invalid(
                     self,
@@ -304,7 +313,11 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
             comment="Each shard is one pipeline execution; at most max_concurrency at once.",
             label="Shards",
             max_concurrency=max_concurrency,
-            tolerated_failure_percentage=tolerated_failure_percentage,
+            # A count of 0 fails the run at the first failed shard, whatever the percentage;
+            # CDK drops a 0 count, so 0 is written as neither threshold, which means the same.
+            tolerated_failure_percentage=0
+            if tolerated_failure_count == 0
+            else tolerated_failure_percentage,
             tolerated_failure_count=tolerated_failure_count,
             item_reader=_PrefixedJsonItemReader(
                 prefix=pipeline.input_prefix,
@@ -352,43 +365,53 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
             result=sfn.Result.from_array(list(ACTIVE_JOB_STATUSES)),
             result_path="$.activeStatuses",
         )
+        # ListKeyPhrasesDetectionJobs takes one filter at a time: list the account's jobs in
+        # one active status (one page of 100: no more than the account's quota of concurrent
+        # jobs are active, 10 by default), and stop those carrying the batch's name.
         list_jobs = comprehend_call(
             self,
             "ListActiveJobs",
             "listKeyPhrasesDetectionJobs",
             iam_resources=["*"],
             parameters={
-                "Filter": {
-                    "JobName": sfn.JsonPath.string_at("$.jobName"),
-                    "JobStatus": sfn.JsonPath.string_at("$.status"),
-                },
-                # At most max_concurrency (<= 500) jobs of the batch are active: one page.
-                "MaxResults": MAX_BATCH_CONCURRENCY,
+                "Filter": {"JobStatus": sfn.JsonPath.string_at("$.status")},
+                "MaxResults": LIST_PAGE_SIZE,
             },
             result_selector={
-                "jobIds": sfn.JsonPath.list_at("$.KeyPhrasesDetectionJobPropertiesList[*].JobId")
+                "jobs": sfn.JsonPath.list_at("$.KeyPhrasesDetectionJobPropertiesList")
             },
+            result_path="$.listed",
         )
         stop_job = comprehend_call(
             self,
             "StopActiveJob",
             "stopKeyPhrasesDetectionJob",
             iam_resources=[job_arn],
-            parameters={"JobId": sfn.JsonPath.string_at("$")},
+            parameters={"JobId": sfn.JsonPath.string_at("$.jobId")},
             result_path=sfn.JsonPath.DISCARD,
         )
         stopped = sfn.Pass(self, "JobStopRequested")
         # Best effort: a job that ended meanwhile cannot be stopped, and that is fine.
         stop_job.add_catch(stopped, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
         stop_job.next(stopped)
+        ours = (
+            sfn.Choice(self, "IsBatchJob")
+            .when(sfn.Condition.string_equals_json_path("$.jobName", "$.batchJobName"), stop_job)
+            .otherwise(sfn.Pass(self, "NotBatchJob"))
+        )
         stop_each = sfn.Map(
             self,
             "StopEachJob",
-            items_path="$.jobIds",
+            items_path="$.listed.jobs",
+            item_selector={
+                "jobId": sfn.JsonPath.string_at("$$.Map.Item.Value.JobId"),
+                "jobName": sfn.JsonPath.string_at("$$.Map.Item.Value.JobName"),
+                "batchJobName": sfn.JsonPath.string_at("$.jobName"),
+            },
             max_concurrency=5,
             result_path=sfn.JsonPath.DISCARD,
         )
-        stop_each.item_processor(stop_job)
+        stop_each.item_processor(ours)
         stop_by_status = sfn.Map(
             self,
             "StopActiveJobs",
@@ -400,7 +423,8 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
             max_concurrency=1,
             result_path=sfn.JsonPath.DISCARD,
         )
-        stop_by_status.item_processor(list_jobs.next(stop_each))
+        list_jobs.next(stop_each)
+        stop_by_status.item_processor(list_jobs)
         batch_failed = sfn.Fail(
             self,
             "BatchFailed",

@@ -303,11 +303,12 @@ def _shard_line(shard: ShardStatus) -> str:
 
 
 class _BatchInterruptedError(Exception):
-    """Ctrl-C while a batch runs."""
+    """Ctrl-C while a batch runs (or, ``finished``, while its results are written)."""
 
-    def __init__(self, arn: str) -> None:
+    def __init__(self, arn: str, *, finished: bool = False) -> None:
         super().__init__(arn)
         self.arn = arn
+        self.finished = finished
 
 
 def _run_batch(
@@ -345,13 +346,18 @@ def _run_batch(
         code = _ended(failed.outcome, display)
         progress = client.batch_progress(arn, upload.shard_prefixes)
         for shard in progress.shards:
-            if shard.status not in ("COMPLETED", "PENDING"):
+            if shard.status == "PENDING":
+                display.say(f"shard {shard.input_prefix} started no job (not run, or failed first)")
+            elif shard.status != "COMPLETED":
                 display.say(_shard_line(shard))
         return code
     except KeyboardInterrupt:
         raise _BatchInterruptedError(arn) from None
     _ended(outcome, display)
-    return _write(client, outcome, args.out, stdout, display)
+    try:
+        return _write(client, outcome, args.out, stdout, display)
+    except KeyboardInterrupt:
+        raise _BatchInterruptedError(arn, finished=True) from None
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
@@ -376,7 +382,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
                 return INVALID_INPUT
             if len(plan.shards) > 1:
                 return _run_batch(client, plan, args, display, stdout)
-            report = client.upload(args.paths, batch=args.batch, input_format=args.format)
+            report = client.upload_plan(plan, batch=args.batch)
             display.say(
                 f"uploaded {len(report.uploaded)} file(s), {report.bytes_uploaded:,} bytes, to "
                 f"s3://{client.input_bucket}/{client.input_prefix}{report.batch_prefix}"
@@ -413,10 +419,16 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             code = _write(client, outcome, args.out, stdout, display)
         return code
     except _BatchInterruptedError as interrupted:
-        display.say(
-            f"interrupted; the batch keeps running. Get its results once it ends with:\n"
-            f"  cdk-kp results {interrupted.arn} --out FILE"
-        )
+        if interrupted.finished:
+            display.say(
+                f"interrupted while writing results (nothing was written); get them with:\n"
+                f"  cdk-kp results {interrupted.arn} --out FILE"
+            )
+        else:
+            display.say(
+                f"interrupted; the batch keeps running. Get its results once it ends with:\n"
+                f"  cdk-kp results {interrupted.arn} --out FILE"
+            )
         return INTERRUPTED
     except KeyboardInterrupt:
         if arn is None:

@@ -129,10 +129,13 @@ class ShardedUpload:
 class ShardStatus:
     """One shard of a batch: its prefix (relative to the input prefix) and how it stands.
 
-    ``status`` is ``PENDING`` before its job starts, then the job's status (``SUBMITTED``,
-    ``IN_PROGRESS``, ``COMPLETED``, ``FAILED``, ``STOP_REQUESTED``, ``STOPPED``). Once the batch
-    has ended, a shard whose execution failed before starting a job is ``FAILED`` with the
-    execution's ``error`` and ``cause``.
+    While a batch runs (:meth:`KeyPhrasesClient.batch_progress`), ``status`` is ``PENDING``
+    until the shard's job starts (a shard that failed before starting one stays ``PENDING``),
+    then the job's status (``SUBMITTED``, ``IN_PROGRESS``, ``COMPLETED``, ``FAILED``,
+    ``STOP_REQUESTED``, ``STOPPED``). Once a batch has succeeded
+    (:meth:`KeyPhrasesClient.batch_shards`), it is the Map Run's: ``SUCCEEDED``, or ``FAILED``
+    with the shard's pipeline execution's ``error`` and ``cause``. ``execution_arn`` is that
+    pipeline execution, where known.
     """
 
     input_prefix: str
@@ -141,6 +144,7 @@ class ShardStatus:
     output_s3_uri: str | None = None
     error: str | None = None
     cause: str | None = None
+    execution_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -418,24 +422,35 @@ class KeyPhrasesClient:
         """Upload files and folders under ``<input prefix><batch>/``; a folder keeps its layout.
 
         A file that cannot be a Comprehend document (unreadable, empty, not UTF-8, over the
-        1 MB document limit) is skipped and reported. ``batch`` defaults to a new unique name;
-        the report's ``batch_prefix`` is what :meth:`start` takes as ``input_prefix``.
-        Documents are checked against ``input_format``, by default the pipeline's.
+        1 MB document limit, or alone over one job's 5 GB or 1,000,000 documents) is skipped and
+        reported. Files that together are over one job's limits are refused before anything is
+        uploaded (:class:`InvalidInputError`): run them as a batch (:meth:`upload_sharded`).
+        ``batch`` defaults to a new unique name; the report's ``batch_prefix`` is what
+        :meth:`start` takes as ``input_prefix``. Documents are checked against
+        ``input_format``, by default the pipeline's.
         """
         input_format = self._upload_format(input_format)
         batch = _batch_name(batch)
-        report = UploadReport(batch_prefix=f"{batch}/")
-        for path, relative in _unique_files(paths):
-            if not path.exists():
-                report.skipped.append(Skipped(path, "does not exist"))
-                continue
-            problem = check_document(path, input_format)
-            if problem is not None:
-                report.skipped.append(Skipped(path, problem))
-                continue
-            key = f"{self.input_prefix}{report.batch_prefix}{relative}"
-            self._put_file(path, key)
-            report.uploaded.append((path, key))
+        return self.upload_plan(self.plan_upload(paths, input_format=input_format), batch=batch)
+
+    def upload_plan(self, plan: UploadPlan, *, batch: str | None = None) -> UploadReport:
+        """Upload a plan of one shard under ``<input prefix><batch>/`` (files keep their
+        layout), for :meth:`start`; a plan of more shards is refused
+        (:class:`InvalidInputError`)."""
+        if len(plan.shards) > 1:
+            raise InvalidInputError(
+                f"the files need {len(plan.shards)} jobs (one job reads at most 5 GB and "
+                "1,000,000 documents): upload them with upload_sharded and run them with "
+                "start_batch"
+            )
+        if self.input_bucket is None:
+            raise InvalidInputError("upload needs the client's input_bucket")
+        report = UploadReport(batch_prefix=f"{_batch_name(batch)}/", skipped=list(plan.skipped))
+        for shard in plan.shards:
+            for document in shard.files:
+                key = f"{self.input_prefix}{report.batch_prefix}{document.key}"
+                self._put_file(document.path, key)
+                report.uploaded.append((document.path, key))
         return report
 
     def plan_upload(
@@ -711,16 +726,11 @@ class KeyPhrasesClient:
                 for record in self._read_json(bucket, result_file["Key"]):
                     shards.append(_shard_of(status, record))
         if any(shard.job_id is None for shard in shards) and output.get("jobName"):
-            # A failed shard's record has no output: its job, if it started one, is found by
-            # the batch's job name and the shard's input location.
-            jobs = {
-                job.get("InputDataConfig", {}).get("S3Uri", ""): job
-                for job in self.batch_jobs(output["jobName"])
-            }
+            # A failed shard's record has no output: its job, if it started one, is the one
+            # of the batch's jobs writing below its pipeline execution's name.
+            jobs = self.batch_jobs(output["jobName"])
             shards = [
-                shard
-                if shard.job_id is not None
-                else _with_job(shard, jobs.get(self._input_uri(shard.input_prefix)))
+                shard if shard.job_id is not None else _with_job(shard, _job_of(shard, jobs))
                 for shard in shards
             ]
         return sorted(shards, key=lambda shard: shard.input_prefix)
@@ -731,7 +741,7 @@ class KeyPhrasesClient:
     def batch_results(self, shards: Iterable[ShardStatus]) -> Iterator[DocumentKeyPhrases]:
         """The key phrases of every completed shard, shard after shard: each document once."""
         for shard in shards:
-            if shard.status == "SUCCEEDED" and shard.output_s3_uri:
+            if shard.status in ("SUCCEEDED", "COMPLETED") and shard.output_s3_uri:
                 yield from self.results(shard.output_s3_uri)
 
     def _read_json(self, bucket: str, key: str) -> Any:
@@ -774,6 +784,7 @@ def _shard_of(status: str, record: dict[str, Any]) -> ShardStatus:
             "SUCCEEDED",
             job_id=output.get("jobId"),
             output_s3_uri=output.get("outputS3Uri"),
+            execution_arn=output.get("executionArn"),
         )
     error, cause = record.get("Error"), record.get("Cause")
     # A shard whose pipeline execution failed fails with States.TaskFailed, the execution's
@@ -781,7 +792,19 @@ def _shard_of(status: str, record: dict[str, Any]) -> ShardStatus:
     described = _json_or_empty(cause) if error == "States.TaskFailed" else {}
     if described.get("Error"):
         error, cause = described.get("Error"), described.get("Cause")
-    return ShardStatus(prefix, status, error=error, cause=cause)
+    return ShardStatus(
+        prefix, status, error=error, cause=cause, execution_arn=described.get("ExecutionArn")
+    )
+
+
+def _job_of(shard: ShardStatus, jobs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The job of ``shard``'s pipeline execution: the pipeline writes each execution's output
+    below ``<output prefix><execution name>/``, and execution names are unique."""
+    if not shard.execution_arn:
+        return None
+    folder = f"/{shard.execution_arn.rsplit(':', 1)[-1]}/"
+    found = [j for j in jobs if folder in j.get("OutputDataConfig", {}).get("S3Uri", "")]
+    return max(found, key=lambda job: str(job.get("SubmitTime")), default=None)
 
 
 def _with_job(shard: ShardStatus, job: dict[str, Any] | None) -> ShardStatus:

@@ -52,10 +52,12 @@ MIN_JOB_BYTES = 500
 MAX_JOB_DOCUMENTS = 1_000_000
 
 #: The batch: its error, and its concurrency (default: the Comprehend quota of 10 concurrent
-#: key phrase jobs per account and Region; at most 500, one page of ListKeyPhrasesDetectionJobs,
-#: which the give-up path reads to stop the batch's active jobs).
+#: key phrase jobs per account and Region). The give-up path reads one page of
+#: ListKeyPhrasesDetectionJobs per active status to find the batch's jobs: 100 jobs' properties
+#: stay well within the 256 KiB state payload, and the batch never has more active at once.
 BATCH_FAILED = "KeyPhrasesBatchFailed"
 DEFAULT_MAX_CONCURRENCY = 10
-MAX_BATCH_CONCURRENCY = 500
+LIST_PAGE_SIZE = 100
+MAX_BATCH_CONCURRENCY = LIST_PAGE_SIZE
 #: Output of a KeyPhrasesStack naming its batch state machine.
 OUTPUT_BATCH_STATE_MACHINE = "BatchStateMachineArn"

@@ -18,6 +18,8 @@ What moto does not do as AWS does is bridged here, explicitly, each with the rea
   and moto's Comprehend checks little. Every request that reaches it is checked here against
   botocore's model (names, types, enums, lengths, patterns); ``LocalAws.run`` fails on any
   violation.
+* Filters. ListKeyPhrasesDetectionJobs takes one filter at a time (its API reference); moto
+  applies any number. The bridge refuses more than one with ``InvalidFilterException``.
 * Error names. moto names SDK errors ``comprehend.<Error>`` (lower-case service); AWS names them
   ``Comprehend.<Error>``, and the definition catches and retries AWS's names. moto keeps a table
   of service error prefixes (``dynamodb`` -> ``DynamoDb``, ``sfn`` -> ``Sfn``); the bridge adds
@@ -604,7 +606,11 @@ def local_aws(
 
     def list_jobs(self: ComprehendResponse) -> str:
         assert local is not None
-        check("ListKeyPhrasesDetectionJobs", json.loads(self.body))
+        request = json.loads(self.body)
+        check("ListKeyPhrasesDetectionJobs", request)
+        if len(request.get("Filter", {})) > 1:
+            # The API reference: "You can only set one filter at a time." moto applies them all.
+            raise _comprehend_error("InvalidFilterException")
         if local.script.fail_list:
             raise _comprehend_error(local.script.fail_list.pop(0))
         listed: str = original_list(self)

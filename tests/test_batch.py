@@ -25,7 +25,7 @@ from aws_cdk import Duration
 from aws_cdk.assertions import Template
 from moto.comprehend.models import comprehend_backends
 
-from cdk_kp import KeyPhrasesBatch, KeyPhrasesPipeline, PollSchedule
+from cdk_kp import KeyPhrasesBatch, KeyPhrasesPipeline, KeyPhrasesStack, PollSchedule
 from cdk_kp.client import KeyPhrasesClient
 from cdk_kp.contract import BATCH_FAILED, INVALID_INPUT
 
@@ -119,10 +119,10 @@ def batch_statements(template: Template, name: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("props", "message"),
     [
-        ({"max_concurrency": 0}, "max_concurrency must be an integer from 1 to 500; got 0"),
-        ({"max_concurrency": 501}, "max_concurrency must be an integer from 1 to 500; got 501"),
-        ({"max_concurrency": 2.5}, "max_concurrency must be an integer from 1 to 500; got 2.5"),
-        ({"max_concurrency": True}, "max_concurrency must be an integer from 1 to 500; got True"),
+        ({"max_concurrency": 0}, "max_concurrency must be an integer from 1 to 100; got 0"),
+        ({"max_concurrency": 101}, "max_concurrency must be an integer from 1 to 100; got 101"),
+        ({"max_concurrency": 2.5}, "max_concurrency must be an integer from 1 to 100; got 2.5"),
+        ({"max_concurrency": True}, "max_concurrency must be an integer from 1 to 100; got True"),
         (
             {"tolerated_failure_percentage": -1},
             "tolerated_failure_percentage must be a number from 0 to 100; got -1",
@@ -186,6 +186,31 @@ def test_props_reach_the_map(template):
         "ToleratedFailurePercentage"
     ] == (20)
     assert batch_definition(template, "Narrow")["States"]["RunShards"]["MaxConcurrency"] == 3
+
+
+def test_the_result_writer_is_rendered_without_the_apps_feature_flags():
+    """CDK renders ResultWriterV2 only under a feature flag a new app's cdk.json sets; the
+    batch sets it for itself, so an app without it still writes the results."""
+    stack = KeyPhrasesStack(new_app(context={}), "Legacy")
+    shards = batch_definition(Template.from_stack(stack), "Batch")["States"]["RunShards"]
+    assert shards["ResultWriter"]["Resource"] == "arn:aws:states:::s3:putObject"
+    assert shards["ResultWriter"]["Parameters"]["Prefix"] == "batch-results"
+
+
+def test_a_tolerated_count_of_zero_tolerates_no_failure_whatever_the_percentage():
+    stack = cdk.Stack(new_app(), "Zero")
+    pipeline = KeyPhrasesPipeline(stack, "Pipeline")
+    KeyPhrasesBatch(
+        stack,
+        "Batch",
+        pipeline=pipeline,
+        tolerated_failure_percentage=20,
+        tolerated_failure_count=0,
+    )
+    shards = batch_definition(Template.from_stack(stack), "Batch")["States"]["RunShards"]
+    # CDK drops a count of 0; writing neither threshold means the same: none tolerated.
+    assert "ToleratedFailurePercentage" not in shards
+    assert "ToleratedFailureCount" not in shards
 
 
 def test_the_batch_state_machine_has_logs_tracing_and_no_timeout(template):
@@ -330,9 +355,17 @@ def run_batch(
     failing: set[int],
     shards: int = SHARDS,
     slow: set[int] | None = None,
+    keep_jobs: bool = False,
     **request: Any,
 ) -> Execution:
-    aws.reset(script(aws, failing, slow))
+    """Run ``batch`` over ``shards`` shards (a fresh emulator state unless ``keep_jobs``, which
+    keeps the jobs already started and only replaces the script)."""
+    if keep_jobs:
+        jobs = aws.script.jobs
+        aws.reset(script(aws, failing, slow))
+        aws.script.jobs.update(jobs)
+    else:
+        aws.reset(script(aws, failing, slow))
     manifest = [{"inputPrefix": shard_prefix(i)} for i in range(shards)]
     aws.session.client("s3").put_object(
         Bucket=aws.outputs["InputBucket"],
@@ -407,10 +440,9 @@ def test_failures_within_the_tolerance_leave_the_batch_succeeded_and_are_reporte
         described = json.loads(record["Cause"])
         assert described["Error"] == "KeyPhrasesJobFailed"
         assert described["Cause"].endswith("failed: the documents are not UTF-8")
-    # The client lists every shard with its status, job and output location.
-    client = KeyPhrasesClient(
-        input_bucket=aws.outputs["InputBucket"], input_prefix="incoming/", session=aws.session
-    )
+    # The client lists every shard with its status, job and output location, knowing only
+    # the execution (as `cdk-kp results ARN` does).
+    client = KeyPhrasesClient(session=aws.session)
     shards = client.batch_shards(client.describe(execution.arn))
     assert [s.input_prefix for s in shards] == [shard_prefix(i) for i in range(SHARDS)]
     for index, shard in enumerate(shards):
@@ -426,7 +458,17 @@ def test_failures_beyond_the_tolerance_fail_the_batch_and_stop_every_active_job(
     """Shards 0 to 5 fail quickly (the sixth failure is 24 % of 25, over 20 %) while 6 to 9 are
     still running: the Map Run fails, Step Functions stops the running shards' executions
     (which leaves their jobs running), and the batch stops those jobs before it fails."""
-    execution = run_batch(aws, "Tolerant", failing={0, 1, 2, 3, 4, 5}, slow={6, 7, 8, 9})
+    aws.reset(script(aws, set()))
+    foreign = aws.session.client("comprehend").start_key_phrases_detection_job(
+        InputDataConfig={"S3Uri": f"s3://{aws.outputs['InputBucket']}/other/"},
+        OutputDataConfig={"S3Uri": f"s3://{aws.outputs['InputBucket']}/other-out/"},
+        DataAccessRoleArn=f"arn:aws:iam::{ACCOUNT}:role/other",
+        LanguageCode="en",
+        JobName="someone-elses-job",
+    )["JobId"]
+    execution = run_batch(
+        aws, "Tolerant", failing={0, 1, 2, 3, 4, 5}, slow={6, 7, 8, 9}, keep_jobs=True
+    )
     assert execution.status == "FAILED"
     assert execution.error == BATCH_FAILED
     assert "States.ExceedToleratedFailureThreshold" in (execution.cause or "")
@@ -448,6 +490,10 @@ def test_failures_beyond_the_tolerance_fail_the_batch_and_stop_every_active_job(
         assert aws.script.jobs[job.job_id].stop_calls == 1
     still_active = [job.job_id for job in jobs.values() if job.job_status in ACTIVE_STATUSES]
     assert still_active == []
+    # Another job, active in the same account, is not the batch's to stop.
+    backend = comprehend_backends[ACCOUNT][REGION]
+    assert backend.jobs[foreign].job_status == "SUBMITTED"
+    assert aws.script.jobs[foreign].stop_calls == 0
     assert execution.states_entered().count("StopActiveJob") >= 4
 
 
@@ -483,6 +529,8 @@ def test_with_no_tolerance_one_failed_shard_fails_the_batch(aws):
         ({"manifest": ""}, "manifest must be the key of a JSON array of shards"),
         ({"manifest": "/etc/passwd"}, 'got "/etc/passwd"'),
         ({"manifest": "../other/manifest.json"}, 'got "../other/manifest.json"'),
+        ({"manifest": ".."}, 'got ".."'),
+        ({"manifest": "a/.."}, 'got "a/.."'),
         ({"manifest": 7}, "got 7"),
         ({"languageCode": "xx"}, "languageCode must be one of en, es"),
         ({"inputFormat": "CSV"}, "inputFormat must be one of ONE_DOC_PER_FILE"),

@@ -469,7 +469,10 @@ def test_a_failed_shard_fails_the_run_and_is_named(aws, corpus, capsys):
     err = capsys.readouterr().err
     assert code == cli.JOB_FAILED, err
     assert "KeyPhrasesBatchFailed" in err
-    assert "corpus-3/shard-00001/ FAILED" in err
+    # The summary after the failure, not only the progress lines, names the shard and its job.
+    assert re.search(
+        r"^shard corpus-3/shard-00001/ FAILED \(job \w{32}\): scripted failure$", err, re.M
+    )
     assert "scripted failure" in err
     assert out == ""  # a failed batch writes nothing
 
@@ -548,4 +551,69 @@ def test_ctrl_c_while_a_batch_runs_leaves_it_running_and_says_how_to_get_results
     err = capsys.readouterr().err
     assert code == cli.INTERRUPTED
     assert "interrupted; the batch keeps running" in err
-    assert re.search(r"cdk-kp results arn:aws:states:\S+:corpus-4 --out FILE", err)
+    arn = re.search(r"cdk-kp results (arn:aws:states:\S+:corpus-4) --out FILE", err)
+    assert arn is not None
+    # The batch did keep running; let it end so that no later test sees its jobs.
+    deadline = time.monotonic() + 30
+    while aws.sfn.describe_execution(executionArn=arn.group(1))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_file_the_plan_skips_is_not_uploaded_with_a_single_job(aws, tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "small.txt").write_text("Seattle and Tacoma are in Washington.\n" * 5)
+    (folder / "big.txt").write_text("Paris is in France.\n" * 60)
+    script = completes_on_second_describe(aws)
+    code, _, _ = run_cli(
+        aws,
+        script,
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(folder),
+        "--max-shard-bytes",
+        "700",
+        "--batch",
+        "mixed-1",
+        "--poll",
+        "0.05",
+    )
+    err = capsys.readouterr().err
+    assert code == cli.OK, err
+    assert f"skipped {folder / 'big.txt'}: 1,200 bytes, over the 700-byte limit of one job" in err
+    listed = aws.session.client("s3").list_objects_v2(
+        Bucket=aws.outputs["InputBucketName"], Prefix="mixed-1/"
+    )
+    assert [o["Key"] for o in listed["Contents"]] == ["mixed-1/small.txt"]
+
+
+def test_ctrl_c_while_writing_a_batchs_results_says_how_to_get_them(
+    aws, corpus, monkeypatch, capsys
+):
+    from cdk_kp.client import KeyPhrasesClient
+
+    def interrupt(self: KeyPhrasesClient, shards: object) -> Iterator[object]:
+        raise KeyboardInterrupt
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(KeyPhrasesClient, "batch_results", interrupt)
+    code, _, _ = run_cli(
+        aws,
+        completes_on_second_describe(aws),
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(corpus),
+        "--max-shard-documents",
+        "6",
+        "--batch",
+        "corpus-5",
+        "--poll",
+        "0.05",
+    )
+    err = capsys.readouterr().err
+    assert code == cli.INTERRUPTED
+    assert "interrupted while writing results (nothing was written)" in err
+    assert re.search(r"cdk-kp results arn:aws:states:\S+:corpus-5 --out FILE", err)
