@@ -11,7 +11,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from cdk_kp._validation import INPUT_FORMATS, LANGUAGE_CODES
 from cdk_kp.compliance import (
     BATCH_NO_RESOURCE_LEVEL,
     BATCH_OBJECTS,
@@ -26,13 +25,17 @@ from cdk_kp.compliance import (
 from cdk_kp.contract import (
     BATCH_FAILED,
     DEFAULT_MAX_CONCURRENCY,
-    INVALID_INPUT,
     LIST_PAGE_SIZE,
     MAX_BATCH_CONCURRENCY,
 )
 from cdk_kp.data_access_role import key_phrases_job_arn
 from cdk_kp.pipeline import ExecutionMetrics, logged_state_machine
-from cdk_kp.workflow import comprehend_call, invalid_field_cause, one_of
+from cdk_kp.workflow import (
+    check_language_and_format,
+    comprehend_call,
+    escapes_its_root,
+    invalid_field,
+)
 
 if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3
@@ -86,12 +89,6 @@ def _executions_of(state_machine: sfn.IStateMachine, suffix: str) -> str:
         resource="execution",
         resource_name=name + suffix,
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
-    )
-
-
-def _invalid(scope: Construct, state_id: str, field: str, expectation: str) -> sfn.Fail:
-    return sfn.Fail(
-        scope, state_id, error=INVALID_INPUT, cause_path=invalid_field_cause(field, expectation)
     )
 
 
@@ -227,45 +224,23 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
             },
         )
         manifest = "$.request.manifest"
-        validate = (
-            sfn.Choice(self, "ValidateBatch")
-            .when(
+        validate = check_language_and_format(
+            self,
+            sfn.Choice(self, "ValidateBatch").when(
                 sfn.Condition.or_(
                     sfn.Condition.not_(sfn.Condition.is_present(manifest)),
                     sfn.Condition.not_(sfn.Condition.is_string(manifest)),
                     sfn.Condition.string_equals(manifest, ""),
-                    sfn.Condition.string_matches(manifest, "/*"),
-                    sfn.Condition.string_equals(manifest, ".."),
-                    sfn.Condition.string_matches(manifest, "../*"),
-                    sfn.Condition.string_matches(manifest, "*/../*"),
-                    sfn.Condition.string_matches(manifest, "*/.."),
+                    *escapes_its_root(manifest),
                 ),
-                _invalid(
+                invalid_field(
                     self,
                     "InvalidManifest",
                     "manifest",
                     "must be the key of a JSON array of shards, relative to the input prefix, "
                     "with no leading slash and no .. segment",
                 ),
-            )
-            .when(
-                sfn.Condition.not_(one_of("$.request.languageCode", LANGUAGE_CODES)),
-                _invalid(
-                    self,
-                    "InvalidLanguageCode",
-                    "languageCode",
-                    f"must be one of {', '.join(LANGUAGE_CODES)}",
-                ),
-            )
-            .when(
-                sfn.Condition.not_(one_of("$.request.inputFormat", INPUT_FORMATS)),
-                _invalid(
-                    self,
-                    "InvalidInputFormat",
-                    "inputFormat",
-                    f"must be one of {', '.join(INPUT_FORMATS)}",
-                ),
-            )
+            ),
         )
 
         # A CustomState, not CDK's StepFunctionsStartExecution: CDK grants Describe and Stop on

@@ -128,12 +128,48 @@ def one_of(path: str, values: tuple[str, ...]) -> sfn.Condition:
     return sfn.Condition.or_(*(sfn.Condition.string_equals(path, v) for v in values))
 
 
-def invalid_field_cause(field: str, expectation: str) -> str:
-    """A Fail cause naming ``$.request.<field>``, what it must be, and the value it has."""
+def invalid_field(scope: Construct, state_id: str, field: str, expectation: str) -> sfn.Fail:
+    """A Fail with ``InvalidExecutionInput`` whose cause names ``$.request.<field>``, what it
+    must be, and the value it has."""
     # JsonToString shows the value as JSON whatever its type (string, number, object, null).
-    return sfn.JsonPath.format(
+    cause = sfn.JsonPath.format(
         f"{field} {expectation}; got {{}}",
         sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(f"$.request.{field}")),
+    )
+    return sfn.Fail(scope, state_id, error=INVALID_INPUT, cause_path=cause)
+
+
+def escapes_its_root(path: str) -> list[sfn.Condition]:
+    """The key at ``path`` is absolute or has a ``..`` segment (it is a string)."""
+    return [
+        sfn.Condition.string_matches(path, "/*"),
+        sfn.Condition.string_equals(path, ".."),
+        sfn.Condition.string_matches(path, "../*"),
+        sfn.Condition.string_matches(path, "*/../*"),
+        sfn.Condition.string_matches(path, "*/.."),
+    ]
+
+
+def check_language_and_format(scope: Construct, choice: sfn.Choice) -> sfn.Choice:
+    """Add to ``choice`` the checks of ``$.request.languageCode`` and ``$.request.inputFormat``,
+    each failing with ``InvalidExecutionInput`` (states ``InvalidLanguageCode`` and
+    ``InvalidInputFormat`` in ``scope``)."""
+    return choice.when(
+        sfn.Condition.not_(one_of("$.request.languageCode", LANGUAGE_CODES)),
+        invalid_field(
+            scope,
+            "InvalidLanguageCode",
+            "languageCode",
+            f"must be one of {', '.join(LANGUAGE_CODES)}",
+        ),
+    ).when(
+        sfn.Condition.not_(one_of("$.request.inputFormat", INPUT_FORMATS)),
+        invalid_field(
+            scope,
+            "InvalidInputFormat",
+            "inputFormat",
+            f"must be one of {', '.join(INPUT_FORMATS)}",
+        ),
     )
 
 
@@ -226,43 +262,15 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
             },
         )
 
-        def invalid(state_id: str, field: str, expectation: str) -> sfn.Fail:
-            return sfn.Fail(
-                self,
-                state_id,
-                error=INVALID_INPUT,
-                cause_path=invalid_field_cause(field, expectation),
-            )
-
         prefix = "$.request.inputPrefix"
         validate = (
-            sfn.Choice(self, "ValidateRequest")
-            .when(
-                sfn.Condition.not_(one_of("$.request.languageCode", LANGUAGE_CODES)),
-                invalid(
-                    "InvalidLanguageCode",
-                    "languageCode",
-                    f"must be one of {', '.join(LANGUAGE_CODES)}",
-                ),
-            )
-            .when(
-                sfn.Condition.not_(one_of("$.request.inputFormat", INPUT_FORMATS)),
-                invalid(
-                    "InvalidInputFormat",
-                    "inputFormat",
-                    f"must be one of {', '.join(INPUT_FORMATS)}",
-                ),
-            )
+            check_language_and_format(self, sfn.Choice(self, "ValidateRequest"))
             .when(
                 sfn.Condition.or_(
-                    sfn.Condition.not_(sfn.Condition.is_string(prefix)),
-                    sfn.Condition.string_matches(prefix, "/*"),
-                    sfn.Condition.string_equals(prefix, ".."),
-                    sfn.Condition.string_matches(prefix, "../*"),
-                    sfn.Condition.string_matches(prefix, "*/../*"),
-                    sfn.Condition.string_matches(prefix, "*/.."),
+                    sfn.Condition.not_(sfn.Condition.is_string(prefix)), *escapes_its_root(prefix)
                 ),
-                invalid(
+                invalid_field(
+                    self,
                     "InvalidInputPrefix",
                     "inputPrefix",
                     "must be a key prefix relative to the configured input prefix, "
@@ -274,7 +282,7 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
                     sfn.Condition.not_(sfn.Condition.is_string("$.request.jobName")),
                     sfn.Condition.string_equals("$.request.jobName", ""),
                 ),
-                invalid("InvalidJobName", "jobName", "must be a non-empty string"),
+                invalid_field(self, "InvalidJobName", "jobName", "must be a non-empty string"),
             )
         )
 
