@@ -273,10 +273,20 @@ def _record(raw: bytes, member: str, number: int) -> DocumentKeyPhrases:
 
 def check_document(path: Path, input_format: str) -> str | None:
     """Why ``path`` cannot be a Comprehend input, or ``None`` when it can."""
+    data = _read(path)
+    return data if isinstance(data, str) else check_document_data(data, input_format)
+
+
+def _read(path: Path) -> bytes | str:
+    """The file's bytes, or why it cannot be read."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as error:
         return f"unreadable: {error.strerror or error}"
+
+
+def check_document_data(data: bytes, input_format: str) -> str | None:
+    """Why a file holding ``data`` cannot be a Comprehend input, or ``None`` when it can."""
     if not data.strip():
         return "empty"
     try:
@@ -371,6 +381,8 @@ class KeyPhrasesClient:
         self._s3 = self.session.client("s3")
         self._sfn = self.session.client("stepfunctions")
         self._comprehend = self.session.client("comprehend")
+        #: Batch job names by execution ARN, once read (they never change).
+        self._job_names: dict[str, str] = {}
 
     @classmethod
     def from_stack(
@@ -480,9 +492,11 @@ class KeyPhrasesClient:
             if not path.exists():
                 skipped.append(Skipped(path, "does not exist"))
                 continue
-            problem = check_document(path, input_format)
+            # Each file is read once: checked, then measured.
+            data = _read(path)
+            problem = data if isinstance(data, str) else check_document_data(data, input_format)
             if problem is None:
-                data = path.read_bytes()
+                assert isinstance(data, bytes)
                 document = Document(path, relative, len(data), count_documents(data, input_format))
                 problem = oversize(document, max_shard_bytes, max_shard_documents)
             if problem is not None:
@@ -629,7 +643,9 @@ class KeyPhrasesClient:
 
     def batch_job_name(self, execution_arn: str) -> str | None:
         """The name every job of the batch carries, once the batch has resolved it (its
-        ``ResolveBatch`` state), else ``None``."""
+        ``ResolveBatch`` state), else ``None``. Read from the history once per execution."""
+        if execution_arn in self._job_names:
+            return self._job_names[execution_arn]
         pages = self._sfn.get_paginator("get_execution_history").paginate(
             executionArn=execution_arn, includeExecutionData=True
         )
@@ -638,7 +654,10 @@ class KeyPhrasesClient:
                 exited = event.get("stateExitedEventDetails", {})
                 if exited.get("name") == "ResolveBatch":
                     name = json.loads(exited.get("output") or "{}").get("jobName")
-                    return name if isinstance(name, str) else None
+                    if not isinstance(name, str):
+                        return None
+                    self._job_names[execution_arn] = name
+                    return name
             break  # it is among the first events: one page is enough
         return None
 
