@@ -384,20 +384,18 @@ class LocalAws:
 
     def wait_for_aborted(self, timeout: float = 10.0) -> None:
         """Wait (in real time) until every aborted execution has stopped."""
-        deadline = time.monotonic() + timeout
-        for arn in list(self.aborted):
-            while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{arn} still running {timeout} s after its abort")
-                time.sleep(0.01)
+        self._wait_until_ended(list(self.aborted), timeout, f"{timeout} s after its abort")
 
     def wait_for_child_executions(self, timeout: float = 30.0) -> None:
         """Wait (in real time) until no execution started by a ``.sync`` task is running."""
+        self._wait_until_ended(list(self.child_executions), timeout, f"after {timeout} s")
+
+    def _wait_until_ended(self, arns: list[str], timeout: float, when: str) -> None:
         deadline = time.monotonic() + timeout
-        for arn in list(self.child_executions):
+        for arn in arns:
             while self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{arn} still running after {timeout} s")
+                    raise TimeoutError(f"{arn} still running {when}")
                 time.sleep(0.01)
 
     def peak_active_jobs(self) -> int:
