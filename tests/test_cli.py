@@ -373,6 +373,29 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
+def run_sharded(
+    aws: LocalAws, script: ComprehendScript, paths: Path, batch: str, documents: int, *extra: str
+) -> tuple[int, str]:
+    """`cdk-kp run` of ``paths`` on the bundled stack, in shards of at most ``documents``
+    documents, as batch ``batch``: the exit code and stdout."""
+    code, out, _ = run_cli(
+        aws,
+        script,
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        str(paths),
+        "--max-shard-documents",
+        str(documents),
+        "--batch",
+        batch,
+        "--poll",
+        "0.05",
+        *extra,
+    )
+    return code, out
+
+
 def completes_on_second_describe(aws: LocalAws) -> ComprehendScript:
     script = ComprehendScript(
         status=lambda job, elapsed: "COMPLETED" if job.describe_calls >= 2 else "IN_PROGRESS"
@@ -386,22 +409,8 @@ def test_run_shards_a_corpus_over_one_jobs_limit_and_writes_one_merged_output(
 ):
     results = tmp_path / "results.jsonl"
     script = completes_on_second_describe(aws)
-    code, _, _ = run_cli(
-        aws,
-        script,
-        "run",
-        "--stack",
-        "KeyPhrasesStack",
-        str(corpus),
-        "--max-shard-documents",
-        "6",  # two files a shard: 4 shards
-        "--batch",
-        "corpus-1",
-        "--out",
-        str(results),
-        "--poll",
-        "0.05",
-    )
+    # Shards of at most 6 documents: two 3-line files each, so 4 shards.
+    code, _ = run_sharded(aws, script, corpus, "corpus-1", 6, "--out", str(results))
     err = capsys.readouterr().err
     assert code == cli.OK, err
     assert "uploaded 7 file(s)" in err
@@ -419,20 +428,7 @@ def test_run_shards_a_corpus_over_one_jobs_limit_and_writes_one_merged_output(
 
 def test_results_of_a_batch_execution_are_merged_too(aws, corpus, tmp_path, capsys):
     script = completes_on_second_describe(aws)
-    code, _, _ = run_cli(
-        aws,
-        script,
-        "run",
-        "--stack",
-        "KeyPhrasesStack",
-        str(corpus),
-        "--max-shard-documents",
-        "9",
-        "--batch",
-        "corpus-2",
-        "--poll",
-        "0.05",
-    )
+    code, _ = run_sharded(aws, script, corpus, "corpus-2", 9)
     assert code == cli.OK
     arn = re.search(r"started batch (\S+)", capsys.readouterr().err)
     assert arn is not None
@@ -452,20 +448,7 @@ def test_a_failed_shard_fails_the_run_and_is_named(aws, corpus, capsys):
 
     script = ComprehendScript(status=status)
     script.on_complete = write_output(aws)
-    code, out, _ = run_cli(
-        aws,
-        script,
-        "run",
-        "--stack",
-        "KeyPhrasesStack",
-        str(corpus),
-        "--max-shard-documents",
-        "6",
-        "--batch",
-        "corpus-3",
-        "--poll",
-        "0.05",
-    )
+    code, out = run_sharded(aws, script, corpus, "corpus-3", 6)
     err = capsys.readouterr().err
     assert code == cli.JOB_FAILED, err
     assert "KeyPhrasesBatchFailed" in err
@@ -534,20 +517,7 @@ def test_ctrl_c_while_a_batch_runs_leaves_it_running_and_says_how_to_get_results
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli.Display, "batch", interrupt)
-    code, _, _ = run_cli(
-        aws,
-        completes_on_second_describe(aws),
-        "run",
-        "--stack",
-        "KeyPhrasesStack",
-        str(corpus),
-        "--max-shard-documents",
-        "6",
-        "--batch",
-        "corpus-4",
-        "--poll",
-        "0.05",
-    )
+    code, _ = run_sharded(aws, completes_on_second_describe(aws), corpus, "corpus-4", 6)
     err = capsys.readouterr().err
     assert code == cli.INTERRUPTED
     assert "interrupted; the batch keeps running" in err
@@ -599,20 +569,7 @@ def test_ctrl_c_while_writing_a_batchs_results_says_how_to_get_them(
         yield  # a generator, as the real one
 
     monkeypatch.setattr(KeyPhrasesClient, "batch_results", interrupt)
-    code, _, _ = run_cli(
-        aws,
-        completes_on_second_describe(aws),
-        "run",
-        "--stack",
-        "KeyPhrasesStack",
-        str(corpus),
-        "--max-shard-documents",
-        "6",
-        "--batch",
-        "corpus-5",
-        "--poll",
-        "0.05",
-    )
+    code, _ = run_sharded(aws, completes_on_second_describe(aws), corpus, "corpus-5", 6)
     err = capsys.readouterr().err
     assert code == cli.INTERRUPTED
     assert "interrupted while writing results (nothing was written)" in err
