@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from aws_cdk import Arn, ArnFormat, Aws, Duration, Stack
+from aws_cdk import Arn, ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from cdk_kp._endpoints import via_service
 from cdk_kp.compliance import (
     BATCH_NO_RESOURCE_LEVEL,
     BATCH_OBJECTS,
@@ -481,8 +482,8 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
                     conditions={
                         "StringEquals": {
                             "kms:ViaService": [
-                                f"s3.{Aws.REGION}.amazonaws.com",
-                                f"states.{Aws.REGION}.amazonaws.com",
+                                via_service("s3"),
+                                via_service("states"),
                             ]
                         }
                     },

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
+from cdk_kp._endpoints import via_service
 from cdk_kp._validation import INPUT_PREFIX_MAX_LENGTH, OUTPUT_PREFIX_MAX_LENGTH, check_key_prefix
 from cdk_kp.compliance import (
     DEFAULT_POLICY,
@@ -105,7 +106,7 @@ def grant_data_access(
                 sid="UseBucketKeysThroughS3",
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=[key.key_arn for key in keys],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+                conditions={"StringEquals": {"kms:ViaService": via_service("s3")}},
             )
         )
     if volume_encryption_key is not None:
@@ -184,11 +185,31 @@ def network_statements(scope: IConstruct, network: JobNetwork) -> list[iam.Polic
     ]
 
 
+def trust_conditions(scope: Construct) -> dict[str, dict[str, str]]:
+    """The conditions under which Comprehend may assume the data-access role (confused-deputy
+    prevention), narrow where AWS documents the keys and safe where it does not.
+
+    ``aws:SourceAccount`` must be this account: Comprehend's guide shows it for every role
+    Comprehend assumes ("Cross-service confused deputy prevention"). ``aws:SourceArn`` must be a
+    key phrase job of this account and Region *if the request carries it*: AWS's example for
+    asynchronous jobs sets it to the job ARN with a wildcard job ID ("Role-based permissions
+    required for asynchronous operations"), but the confused-deputy page shows only
+    ``aws:SourceAccount`` for jobs, and a positive condition on a key the caller does not send is
+    false. ``ArnLikeIfExists`` narrows when Comprehend sends the key and cannot lock it out when
+    it does not.
+    """
+    return {
+        "StringEquals": {"aws:SourceAccount": Stack.of(scope).account},
+        "ArnLikeIfExists": {"aws:SourceArn": key_phrases_job_arn(scope)},
+    }
+
+
 class KeyPhrasesDataAccessRole(iam.Role):
     """The data-access role for key phrase detection jobs, usable on its own.
 
-    Trusted only by ``comprehend.amazonaws.com`` acting for this account on a key phrase
-    detection job (``aws:SourceAccount`` and ``aws:SourceArn``, against the confused deputy).
+    Trusted only by ``comprehend.amazonaws.com`` acting for this account (``aws:SourceAccount``)
+    and, when Comprehend names the job (``aws:SourceArn``), on a key phrase detection job of this
+    account and Region: see :func:`trust_conditions`.
     Allowed only ``s3:GetObject`` under ``input_prefix``, ``s3:ListBucket`` on the input bucket
     limited to that prefix, and ``s3:PutObject`` under ``output_prefix``.
 
@@ -213,18 +234,13 @@ class KeyPhrasesDataAccessRole(iam.Role):
     ) -> None:
         check_key_prefix("input_prefix", input_prefix, INPUT_PREFIX_MAX_LENGTH)
         check_key_prefix("output_prefix", output_prefix, OUTPUT_PREFIX_MAX_LENGTH)
-        stack = Stack.of(scope)
         super().__init__(
             scope,
             construct_id,
             description=description
             or "Assumed by Amazon Comprehend to read key phrase input and write its output",
             assumed_by=iam.ServicePrincipal(
-                COMPREHEND_PRINCIPAL,
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": key_phrases_job_arn(scope)},
-                },
+                COMPREHEND_PRINCIPAL, conditions=trust_conditions(scope)
             ),
         )
         self.input_bucket = input_bucket

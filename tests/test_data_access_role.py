@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from typing import Any
@@ -56,7 +57,7 @@ def test_trust_is_comprehend_for_this_account_and_key_phrase_jobs_only(role_temp
             "Principal": {"Service": "comprehend.amazonaws.com"},
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-                "ArnLike": {
+                "ArnLikeIfExists": {
                     "aws:SourceArn": {
                         "Fn::Join": [
                             "",
@@ -75,6 +76,88 @@ def test_trust_is_comprehend_for_this_account_and_key_phrase_jobs_only(role_temp
             },
         }
     ]
+
+
+ACCOUNT = "123456789012"
+KEY_PHRASES_JOB = f"arn:aws:comprehend:us-east-1:{ACCOUNT}:key-phrases-detection-job/0b1c"
+
+
+def condition_holds(operator: str, key: str, expected: str, context: dict[str, str]) -> bool:
+    """IAM's evaluation of one condition (IAM User Guide, "IAM JSON policy elements: Condition
+    operators"): a key the request does not carry makes a positive operator false, and an
+    ``...IfExists`` operator true; ArnLike compares the six ARN fields with ``*`` wildcards."""
+    base = operator.removesuffix("IfExists")
+    if key not in context:
+        return operator.endswith("IfExists")
+    actual = context[key]
+    if base == "StringEquals":
+        return actual == expected
+    if base in ("ArnLike", "ArnEquals"):
+        wanted, got = expected.split(":", 5), actual.split(":", 5)
+        if len(got) != 6:
+            return False
+        return all(fnmatch.fnmatchcase(g, w) for g, w in zip(got, wanted, strict=True))
+    raise AssertionError(f"no evaluator for {operator}")
+
+
+def trust_allows(template: Template, context: dict[str, str]) -> bool:
+    _, role = only_resource(template, "AWS::IAM::Role")
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT}
+
+    def value(node: Any) -> str:
+        if isinstance(node, str):
+            return node
+        if "Ref" in node:
+            return pseudo[node["Ref"]]
+        return "".join(value(part) for part in node["Fn::Join"][1])
+
+    return all(
+        condition_holds(operator, key, value(expected), context)
+        for operator, keys in statement["Condition"].items()
+        for key, expected in keys.items()
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "allowed"),
+    [
+        # What Comprehend's confused-deputy guide documents for jobs: the account alone.
+        ({"aws:SourceAccount": ACCOUNT}, True),
+        # What its asynchronous-operations example documents: the job ARN too.
+        ({"aws:SourceAccount": ACCOUNT, "aws:SourceArn": KEY_PHRASES_JOB}, True),
+        ({"aws:SourceAccount": "999999999999"}, False),
+        ({}, False),
+        (
+            {
+                "aws:SourceAccount": ACCOUNT,
+                "aws:SourceArn": KEY_PHRASES_JOB.replace("key-phrases", "entities"),
+            },
+            False,
+        ),
+        (
+            {
+                "aws:SourceAccount": ACCOUNT,
+                "aws:SourceArn": KEY_PHRASES_JOB.replace("us-east-1", "eu-west-1"),
+            },
+            False,
+        ),
+    ],
+    ids=[
+        "account-only",
+        "account-and-job",
+        "other-account",
+        "no-source",
+        "other-job-type",
+        "other-region",
+    ],
+)
+def test_trust_admits_comprehend_whether_or_not_it_sends_the_job_arn(
+    role_template, context, allowed
+):
+    """The trust policy cannot lock Comprehend out: it holds with the account alone, as AWS
+    documents for jobs, and narrows to key phrase jobs here when the job ARN is sent."""
+    assert trust_allows(role_template, context) is allowed
 
 
 def test_permissions_are_exactly_read_input_prefix_and_write_output_prefix(role_template):
