@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from aws_cdk import ArnFormat, Aws, Duration, Names, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from cdk_kp._endpoints import regional_service_principal, via_service
 from cdk_kp._structs import struct_values
 from cdk_kp._validation import prefixes_overlap
 from cdk_kp.buckets import create_data_bucket, create_log_bucket
@@ -22,7 +23,12 @@ from cdk_kp.compliance import (
     acknowledge,
     acknowledge_regulatory,
 )
-from cdk_kp.data_access_role import DataAccess, KeyPhrasesDataAccessRole, grant_data_access
+from cdk_kp.data_access_role import (
+    DataAccess,
+    KeyPhrasesDataAccessRole,
+    grant_data_access,
+    s3_keys,
+)
 from cdk_kp.network import JobNetwork
 from cdk_kp.schedule import MAX_EXECUTION_SECONDS, PollSchedule
 from cdk_kp.workflow import MAX_RETRY_SECONDS, KeyPhrasesWorkflow
@@ -53,13 +59,14 @@ DATA_KEY_REUSE_PERIOD = Duration.minutes(5)
 
 #: What CloudWatch Logs needs of a key that encrypts a log group (CloudWatch Logs user guide,
 #: "Encrypt log data in CloudWatch Logs using AWS KMS"), limited to this log group by the
-#: encryption context.
+#: encryption context. The guide's statement also lists ``kms:Describe*``; it is left out here:
+#: DescribeKey and DescribeCustomKeyStores do not support ``kms:EncryptionContext:*`` (Service
+#: Authorization Reference for AWS KMS), so under this condition that part could never apply.
 LOG_GROUP_KEY_ACTIONS = [
     "kms:Encrypt*",
     "kms:Decrypt*",
     "kms:ReEncrypt*",
     "kms:GenerateDataKey*",
-    "kms:Describe*",
 ]
 
 
@@ -92,7 +99,7 @@ def logged_state_machine(
     else:
         encryption_key.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                principals=[iam.ServicePrincipal(regional_service_principal("logs"))],
                 actions=LOG_GROUP_KEY_ACTIONS,
                 resources=["*"],
                 conditions={
@@ -411,15 +418,54 @@ class KeyPhrasesPipeline(ExecutionMetrics, Construct):
         return self.state_machine.grant_start_execution(grantee)
 
     def grant_write_input(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to put objects under the input prefix, and nowhere else."""
-        return self.input_bucket.grant_put(grantee, f"{self.input_prefix}*")
+        """Allow ``grantee`` to put objects under the input prefix, and nowhere else:
+        ``s3:PutObject`` and ``s3:AbortMultipartUpload`` on ``<input_prefix>*`` and, when the
+        input bucket is SSE-KMS, ``kms:GenerateDataKey`` and ``kms:Decrypt`` (multipart uploads)
+        on its key, through S3 only."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+            resource_arns=[self.input_bucket.arn_for_objects(f"{self.input_prefix}*")],
+        )
+        keys = s3_keys(self.input_bucket.encryption_key)
+        if keys:
+            grant = grant.combine(
+                _through_s3(grantee, ["kms:GenerateDataKey", "kms:Decrypt"], keys)
+            )
+        return grant
 
     def grant_read_output(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to read objects under the output prefix (and decrypt them with
-        ``encryption_key``, which Comprehend encrypts its output with)."""
-        grant = self.output_bucket.grant_read(grantee, f"{self.output_prefix}*")
-        if self.encryption_key is not None and self.encryption_key is not getattr(
-            self.output_bucket, "encryption_key", None
-        ):
-            self.encryption_key.grant_decrypt(grantee)
+        """Allow ``grantee`` to read the objects under the output prefix, and nothing else:
+        ``s3:GetObject`` on ``<output_prefix>*``, ``s3:ListBucket`` on the output bucket for keys
+        under that prefix only (``s3:prefix``), and ``kms:Decrypt``, through S3 only, with
+        ``encryption_key`` (which Comprehend encrypts its output with) and the bucket's key."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject"],
+            resource_arns=[self.output_bucket.arn_for_objects(f"{self.output_prefix}*")],
+        )
+        grant = grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["s3:ListBucket"],
+                resource_arns=[self.output_bucket.bucket_arn],
+                # Without a prefix the whole bucket is the output: a listing may omit it.
+                conditions={"StringLike": {"s3:prefix": [f"{self.output_prefix}*"]}}
+                if self.output_prefix
+                else None,
+            )
+        )
+        keys = s3_keys(self.encryption_key, self.output_bucket.encryption_key)
+        if keys:
+            grant = grant.combine(_through_s3(grantee, ["kms:Decrypt"], keys))
         return grant
+
+
+def _through_s3(grantee: iam.IGrantable, actions: list[str], keys: list[kms.IKey]) -> iam.Grant:
+    """``actions`` on ``keys`` for ``grantee``, only in requests S3 makes on its behalf."""
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=actions,
+        resource_arns=[key.key_arn for key in keys],
+        conditions={"StringEquals": {"kms:ViaService": via_service("s3")}},
+    )

@@ -10,6 +10,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
@@ -312,10 +313,13 @@ def only_resource_named(template: Template, resource_type: str, fragment: str) -
 def granted() -> Template:
     stack = cdk.Stack(new_app(), "Grants")
     pipeline = KeyPhrasesPipeline(stack, "Pipeline", input_prefix="in/", output_prefix="out/")
+    whole = KeyPhrasesPipeline(stack, "Whole", encryption_key=kms.Key(stack, "Key"))
     for grant_id, grant in [
         ("Starter", pipeline.grant_start_execution),
         ("Writer", pipeline.grant_write_input),
         ("Reader", pipeline.grant_read_output),
+        ("KeyWriter", whole.grant_write_input),
+        ("KeyReader", whole.grant_read_output),
     ]:
         grant(iam.User(stack, grant_id))
     return Template.from_stack(stack)
@@ -329,6 +333,17 @@ def user_statements(template: Template, user: str) -> list[dict[str, Any]]:
     return statements
 
 
+S3_VIA_SERVICE = {
+    "StringEquals": {
+        "kms:ViaService": {"Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+    }
+}
+
+
+def bucket_arn(template: Template, fragment: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [only_resource_named(template, "AWS::S3::Bucket", fragment)[0], "Arn"]}
+
+
 def test_grant_start_execution(granted):
     (statement,) = user_statements(granted, "Starter")
     assert statement["Action"] == "states:StartExecution"
@@ -338,20 +353,59 @@ def test_grant_start_execution(granted):
 
 
 def test_grant_write_input_is_put_under_the_input_prefix_only(granted):
-    (statement,) = user_statements(granted, "Writer")
-    actions = statement["Action"]
-    assert "s3:PutObject" in actions
-    assert not [a for a in actions if a.startswith(("s3:Delete", "s3:Get"))]
-    bucket = only_resource_named(granted, "AWS::S3::Bucket", "InputBucket")[0]
-    assert statement["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/in/*"]]}
+    assert user_statements(granted, "Writer") == [
+        {
+            "Action": ["s3:AbortMultipartUpload", "s3:PutObject"],
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", [bucket_arn(granted, "PipelineInputBucket"), "/in/*"]]},
+        }
+    ]
 
 
-def test_grant_read_output_is_read_under_the_output_prefix(granted):
-    (statement,) = user_statements(granted, "Reader")
-    assert "s3:GetObject*" in statement["Action"]
-    assert not [a for a in statement["Action"] if a.startswith(("s3:Put", "s3:Delete"))]
-    bucket = only_resource_named(granted, "AWS::S3::Bucket", "OutputBucket")[0]
-    assert {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/out/*"]]} in statement["Resource"]
+def test_grant_write_input_encrypts_with_the_input_buckets_key_through_s3_only(granted):
+    (key_id,) = granted.find_resources("AWS::KMS::Key")
+    assert user_statements(granted, "KeyWriter")[1] == {
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Condition": S3_VIA_SERVICE,
+        "Effect": "Allow",
+        "Resource": {"Fn::GetAtt": [key_id, "Arn"]},
+    }
+
+
+def test_grant_read_output_is_get_and_list_under_the_output_prefix_only(granted):
+    output = bucket_arn(granted, "PipelineOutputBucket")
+    assert user_statements(granted, "Reader") == [
+        {
+            "Action": "s3:GetObject",
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", [output, "/out/*"]]},
+        },
+        {
+            "Action": "s3:ListBucket",
+            "Condition": {"StringLike": {"s3:prefix": ["out/*"]}},
+            "Effect": "Allow",
+            "Resource": output,
+        },
+    ]
+
+
+def test_grant_read_output_of_a_whole_bucket_lists_it_and_decrypts_through_s3(granted):
+    (key_id,) = granted.find_resources("AWS::KMS::Key")
+    output = bucket_arn(granted, "WholeOutputBucket")
+    assert user_statements(granted, "KeyReader") == [
+        {
+            "Action": "s3:GetObject",
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", [output, "/*"]]},
+        },
+        {"Action": "s3:ListBucket", "Effect": "Allow", "Resource": output},
+        {
+            "Action": "kms:Decrypt",
+            "Condition": S3_VIA_SERVICE,
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [key_id, "Arn"]},
+        },
+    ]
 
 
 def test_metrics_name_the_state_machine(bundled_stack, bundled_template):

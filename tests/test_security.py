@@ -254,7 +254,10 @@ def test_data_access_role_uses_keys_only_through_s3_and_grants_only_for_aws_reso
         "Condition": {
             "StringEquals": {
                 "kms:ViaService": {
-                    "Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]
+                    "Fn::Join": [
+                        "",
+                        ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"],
+                    ]
                 }
             }
         },
@@ -277,15 +280,21 @@ def test_key_policy_lets_cloudwatch_logs_use_the_key_for_this_log_group_only(tem
     (logs,) = [
         s
         for s in key["Properties"]["KeyPolicy"]["Statement"]
-        if '["logs.", ' in json.dumps(s.get("Principal"))  # logs.<region>.amazonaws.com
+        if '["logs.", ' in json.dumps(s.get("Principal"))  # logs.<region>.<DNS suffix>
     ]
+    assert logs["Principal"] == {
+        "Service": {
+            "Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]
+        }
+    }
     assert sorted(logs["Action"]) == sorted(LOG_GROUP_KEY_ACTIONS)
+    # Not kms:Describe*: DescribeKey and DescribeCustomKeyStores do not support the encryption
+    # context condition, so that part of the guide's statement could never apply.
     assert LOG_GROUP_KEY_ACTIONS == [
         "kms:Encrypt*",
         "kms:Decrypt*",
         "kms:ReEncrypt*",
         "kms:GenerateDataKey*",
-        "kms:Describe*",
     ]
     assert logs["Condition"] == {
         "ArnEquals": {
@@ -520,7 +529,21 @@ def test_output_readers_may_decrypt_with_the_key_jobs_encrypt_output_with():
         p for k, p in resources(template, "AWS::IAM::Policy").items() if k.startswith("Reader")
     ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": key_arn(template)} in statements
+    assert {
+        "Action": "kms:Decrypt",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": {
+                    "Fn::Join": [
+                        "",
+                        ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"],
+                    ]
+                }
+            }
+        },
+        "Effect": "Allow",
+        "Resource": key_arn(template),
+    } in statements
 
 
 def test_an_alias_is_refused_as_a_key():
