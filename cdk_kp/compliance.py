@@ -59,6 +59,12 @@ VPC_INTERFACES = Reason(
     "Comprehend creates and deletes the job's network interfaces at run time, so their IDs are "
     "unknown; the grant is limited to network interfaces in the configured subnets.",
 )
+JOB_CONTAINERS = Reason(
+    "job-security-group-self-ingress",
+    "Comprehend's VPC guide requires a rule that allows inbound connections between members of "
+    "the same security group, so that the containers of one job can reach each other; the rule "
+    "admits only that group, no address range.",
+)
 BATCH_OBJECTS = Reason(
     "batch-manifest-and-results",
     "The batch reads its manifest (key chosen at run time) under the pipeline's input prefix, "
@@ -116,6 +122,7 @@ ALL_REASONS: tuple[Reason, ...] = (
     NO_RESOURCE_LEVEL,
     VPC_DESCRIBE,
     VPC_INTERFACES,
+    JOB_CONTAINERS,
     BATCH_OBJECTS,
     PIPELINE_EXECUTIONS,
     MAP_RUN_EXECUTIONS,

@@ -29,7 +29,7 @@ from cdk_kp.data_access_role import (
     grant_data_access,
     s3_keys,
 )
-from cdk_kp.network import JobNetwork
+from cdk_kp.network import JobNetwork, check_s3_reachable, create_job_security_group
 from cdk_kp.schedule import MAX_EXECUTION_SECONDS, PollSchedule
 from cdk_kp.workflow import MAX_RETRY_SECONDS, KeyPhrasesWorkflow
 
@@ -349,18 +349,9 @@ class KeyPhrasesPipeline(ExecutionMetrics, Construct):
         self.network: JobNetwork | None = None
         if vpc is not None:
             subnets = vpc.select_subnets(**struct_values(vpc_subnets)).subnets
+            check_s3_reachable(self, vpc, subnets)
             if security_groups is None:
-                from aws_cdk import aws_ec2
-
-                security_groups = [
-                    aws_ec2.SecurityGroup(
-                        self,
-                        "JobSecurityGroup",
-                        vpc=vpc,
-                        description="Comprehend key phrase jobs: no inbound, all outbound",
-                        allow_all_outbound=True,
-                    )
-                ]
+                security_groups = [create_job_security_group(self, "JobSecurityGroup", vpc)]
             self.network = JobNetwork(
                 vpc=vpc, subnets=list(subnets), security_groups=list(security_groups)
             )

@@ -115,7 +115,7 @@ def test_raw_finding_counts(recorded):
         "bundled": [11, 12, 12, 12, 0],
         "bring-your-own": [4, 3, 3, 3, 0],
         "customer-managed-key": [4, 6, 6, 6, 0],
-        "vpc": [6, 9, 9, 9, 0],
+        "vpc": [6, 10, 10, 10, 0],
         "hardened": [13, 8, 8, 8, 0],
     }
 

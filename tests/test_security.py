@@ -17,11 +17,12 @@ from aws_cdk.assertions import Template
 
 from cdk_kp import KeyPhrasesPipeline
 from cdk_kp.compliance import NO_RESOURCE_LEVEL_ACTIONS
+from cdk_kp.network import S3_UNREACHABLE_WARNING
 from cdk_kp.pipeline import LOG_GROUP_KEY_ACTIONS
 
 from .conftest import ROOT, new_app
 from .definitions import definitions_in
-from .variants import BUILDERS, JOB_TAGS
+from .variants import BUILDERS, JOB_TAGS, in_vpc
 
 VARIANT_NAMES = sorted(BUILDERS)
 
@@ -360,15 +361,95 @@ def test_bring_your_own_encrypted_buckets_keys_are_granted():
 SUBNETS = ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"]
 
 
-def test_jobs_run_in_the_vpcs_private_subnets_with_a_closed_security_group(templates):
+def test_jobs_run_in_the_vpcs_private_subnets_open_only_to_their_own_group(templates):
+    """Comprehend's VPC guide: a job's containers must reach each other, through a rule that
+    allows inbound connections between members of the same security group; nothing else gets
+    in, and everything may go out (to S3)."""
     template = templates["vpc"]
     config = start_state(template)["Parameters"]["VpcConfig"]
     assert config["Subnets"] == SUBNETS
     (group_id,) = config["SecurityGroupIds"]
     assert group_id.startswith("sg-")
-    _, group = named(template, "AWS::EC2::SecurityGroup", "JobSecurityGroup")
+    logical_id, group = named(template, "AWS::EC2::SecurityGroup", "JobSecurityGroup")
     assert "SecurityGroupIngress" not in group["Properties"]
+    assert group["Properties"]["SecurityGroupEgress"] == [
+        {
+            "CidrIp": "0.0.0.0/0",
+            "Description": "Allow all outbound traffic by default",
+            "IpProtocol": "-1",
+        }
+    ]
     assert group["Properties"]["VpcId"] == "vpc-0a1b2c3d4e5f60718"
+    (ingress,) = resources(template, "AWS::EC2::SecurityGroupIngress").values()
+    own_id = {"Fn::GetAtt": [logical_id, "GroupId"]}
+    assert ingress["Properties"] == {
+        "Description": "the containers of one Comprehend job",
+        "GroupId": own_id,
+        "IpProtocol": "-1",
+        "SourceSecurityGroupId": own_id,
+    }
+
+
+def pipeline_in(vpc_kind: str, *, endpoint: bool = False) -> cdk.Stack:
+    """A pipeline in a VPC defined in the app: private subnets with a NAT gateway, isolated
+    subnets (with or without an S3 gateway endpoint, added after the pipeline), or its public
+    subnets."""
+    stack = cdk.Stack(new_app(), "Network")
+    if vpc_kind == "isolated":
+        vpc = ec2.Vpc(
+            stack,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="Jobs", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+            ],
+        )
+        selection = None
+    else:
+        vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+        selection = (
+            ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC) if vpc_kind == "public" else None
+        )
+    KeyPhrasesPipeline(stack, "Pipeline", vpc=vpc, vpc_subnets=selection)
+    if endpoint:
+        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+    return stack
+
+
+def s3_warnings(stack: cdk.Stack) -> list[str]:
+    app = stack.node.root
+    assert isinstance(app, cdk.App)
+    messages = app.synth().get_stack_by_name(stack.stack_name).messages
+    return [str(m.entry.data) for m in messages if S3_UNREACHABLE_WARNING in str(m.entry.data)]
+
+
+@pytest.mark.parametrize(
+    ("vpc_kind", "endpoint", "stranded"),
+    [
+        ("private-with-egress", False, None),
+        ("isolated", True, None),
+        ("isolated", False, "Network/Vpc/JobsSubnet1, Network/Vpc/JobsSubnet2"),
+        ("public", False, "Network/Vpc/PublicSubnet1, Network/Vpc/PublicSubnet2"),
+    ],
+    ids=["nat", "isolated-with-endpoint", "isolated", "public"],
+)
+def test_subnets_that_cannot_reach_s3_are_named_at_synth(vpc_kind, endpoint, stranded):
+    """Comprehend's VPC guide: job containers without internet access reach S3 only through a
+    VPC endpoint. A VPC of the app whose job subnets have neither a NAT route nor an S3 gateway
+    endpoint gets a warning naming them (the jobs would fail reading their input)."""
+    warnings = s3_warnings(pipeline_in(vpc_kind, endpoint=endpoint))
+    if stranded is None:
+        assert warnings == []
+    else:
+        (warning,) = warnings
+        assert f"the job's subnets {stranded} have no NAT gateway and no S3 gateway" in warning
+        assert "vpc.add_gateway_endpoint('S3'" in warning
+
+
+def test_an_imported_vpc_is_not_judged(templates):
+    """Its routes are unknown at synth time: no warning (the README says what it needs)."""
+    assert s3_warnings(in_vpc()) == []
 
 
 def test_start_is_allowed_only_in_the_configured_network(templates):
