@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Arn, ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct, IConstruct
 
 from cdk_kp._endpoints import via_service
 from cdk_kp.compliance import (
@@ -45,10 +46,21 @@ if TYPE_CHECKING:
 
 #: Job statuses a give-up stops (the others have ended).
 ACTIVE_JOB_STATUSES = ("SUBMITTED", "IN_PROGRESS")
-#: How long the give-up path waits before it looks for active jobs: Step Functions stops the
-#: shards' executions asynchronously when a Map Run fails, and a Start call in flight at that
-#: moment can still create a job.
+#: How long the give-up path waits before each look at the shards' executions and before each
+#: look at the batch's jobs: Step Functions stops the Map Run's children asynchronously when it
+#: fails, and an API call in flight when an execution ends (a StartExecution of a shard, a
+#: StartKeyPhrasesDetectionJob of a job) can still land after that.
 SETTLE_SECONDS = 30
+#: The most rounds of the give-up path (each looks for running shard executions of the batch
+#: and, SETTLE_SECONDS later, for its active jobs, and stops them): it ends as soon as a round
+#: finds neither, and reports that some may still run if the last round still found some.
+MAX_CLEANUP_ROUNDS = 10
+#: Shard executions are named ``kpb<MD5 of the batch execution ID>-<UUID>`` (72 characters, within
+#: the 80 an execution name may have); the tag holds no ``-``.
+SHARD_TAG_PREFIX = "kpb"
+#: Executions read per ListExecutions page by the give-up path (a page of 100 stays well within
+#: the 256 KiB state payload).
+EXECUTIONS_PAGE_SIZE = 100
 #: The CDK feature flag under which DistributedMap renders ``result_writer_v2``.
 RESULT_WRITER_V2_FLAG = "@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2"
 #: Key, under the pipeline's output prefix, of the Map Run result files.
@@ -82,13 +94,26 @@ class _ResultWriter(sfn.ResultWriterV2):
 
 
 def _executions_of(state_machine: sfn.IStateMachine, suffix: str) -> str:
-    """ARN pattern ``arn:…:execution:<state machine name><suffix>``."""
+    """ARN pattern ``arn:…:execution:<state machine name><suffix>``, the name split from the
+    ARN as CDK's own Distributed Map policy renders it (for the batch's own executions)."""
     name = Arn.split(state_machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME).resource_name
     assert name is not None, "a state machine ARN has a name"
-    return Stack.of(state_machine).format_arn(
+    return _execution_arn(state_machine, name + suffix)
+
+
+def _shard_executions(scope: Construct, pipeline: sfn.StateMachine) -> str:
+    """``arn:…:execution:<pipeline state machine name>:*``: every execution of the pipeline,
+    from its name attribute. When the pipeline is in another stack, the name arrives as that
+    stack's output (an import, or ``Fn::GetStackOutput``), which the ARN must not be split
+    from: CloudFormation's ``Fn::Split`` does not take ``Fn::GetStackOutput`` (cfn-lint E1022)."""
+    return _execution_arn(scope, f"{pipeline.state_machine_name}:*")
+
+
+def _execution_arn(scope: IConstruct, resource_name: str) -> str:
+    return Stack.of(scope).format_arn(
         service="states",
         resource="execution",
-        resource_name=name + suffix,
+        resource_name=resource_name,
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )
 
@@ -222,6 +247,12 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
                     f"{pipeline.job_name_prefix}-batch-{{}}",
                     sfn.JsonPath.hash(sfn.JsonPath.string_at("$$.Execution.Id"), "SHA-256"),
                 ),
+                # Every shard's pipeline execution is named <shardTag>-<UUID>: how the give-up
+                # path finds the batch's own running executions to stop them.
+                "shardTag": sfn.JsonPath.format(
+                    f"{SHARD_TAG_PREFIX}{{}}",
+                    sfn.JsonPath.hash(sfn.JsonPath.string_at("$$.Execution.Id"), "MD5"),
+                ),
             },
         )
         manifest = "$.request.manifest"
@@ -263,6 +294,8 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
                 ),
                 "Parameters": {
                     "StateMachineArn": pipeline.state_machine.state_machine_arn,
+                    # A new name for every start, so a redriven shard starts a new execution.
+                    "Name.$": "States.Format('{}-{}', $.shardTag, States.UUID())",
                     "Input": {
                         "inputPrefix.$": "$.inputPrefix",
                         "languageCode.$": "$.languageCode",
@@ -307,6 +340,7 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
                 "languageCode": sfn.JsonPath.string_at("$.request.languageCode"),
                 "inputFormat": sfn.JsonPath.string_at("$.request.inputFormat"),
                 "jobName": sfn.JsonPath.string_at("$.jobName"),
+                "shardTag": sfn.JsonPath.string_at("$.shardTag"),
             },
             result_writer_v2=_ResultWriter(bucket=output_bucket, prefix=self.results_prefix),
             result_selector={
@@ -329,107 +363,13 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
             },
         )
 
-        # The give-up path: stop whatever jobs of this batch are still active, then fail.
-        settle = sfn.Wait(
-            self,
-            "SettleBeforeCleanup",
-            time=sfn.WaitTime.duration(Duration.seconds(SETTLE_SECONDS)),
+        # The give-up path: stop the batch's running shard executions and its active jobs,
+        # round after round, until a round finds neither; then fail.
+        shards.add_catch(
+            self._cleanup(pipeline.state_machine, job_arn),
+            errors=["States.ALL"],
+            result_path="$.failure",
         )
-        prepare_cleanup = sfn.Pass(
-            self,
-            "ListActiveStatuses",
-            result=sfn.Result.from_array(list(ACTIVE_JOB_STATUSES)),
-            result_path="$.activeStatuses",
-        )
-        # ListKeyPhrasesDetectionJobs takes one filter at a time: list the account's jobs in
-        # one active status (one page of 100: no more than the account's quota of concurrent
-        # jobs are active, 10 by default), and stop those carrying the batch's name.
-        list_jobs = comprehend_call(
-            self,
-            "ListActiveJobs",
-            "listKeyPhrasesDetectionJobs",
-            iam_resources=["*"],
-            parameters={
-                "Filter": {"JobStatus": sfn.JsonPath.string_at("$.status")},
-                "MaxResults": LIST_PAGE_SIZE,
-            },
-            result_selector={
-                "jobs": sfn.JsonPath.list_at("$.KeyPhrasesDetectionJobPropertiesList")
-            },
-            result_path="$.listed",
-        )
-        stop_job = comprehend_call(
-            self,
-            "StopActiveJob",
-            "stopKeyPhrasesDetectionJob",
-            iam_resources=[job_arn],
-            parameters={"JobId": sfn.JsonPath.string_at("$.jobId")},
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        stopped = sfn.Pass(self, "JobStopRequested")
-        # Best effort: a job that ended meanwhile cannot be stopped, and that is fine.
-        stop_job.add_catch(stopped, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
-        stop_job.next(stopped)
-        ours = (
-            sfn.Choice(self, "IsBatchJob")
-            .when(sfn.Condition.string_equals_json_path("$.jobName", "$.batchJobName"), stop_job)
-            .otherwise(sfn.Pass(self, "NotBatchJob"))
-        )
-        stop_each = sfn.Map(
-            self,
-            "StopEachJob",
-            items_path="$.listed.jobs",
-            item_selector={
-                "jobId": sfn.JsonPath.string_at("$$.Map.Item.Value.JobId"),
-                "jobName": sfn.JsonPath.string_at("$$.Map.Item.Value.JobName"),
-                "batchJobName": sfn.JsonPath.string_at("$.jobName"),
-            },
-            max_concurrency=5,
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        stop_each.item_processor(ours)
-        stop_by_status = sfn.Map(
-            self,
-            "StopActiveJobs",
-            items_path="$.activeStatuses",
-            item_selector={
-                "status": sfn.JsonPath.string_at("$$.Map.Item.Value"),
-                "jobName": sfn.JsonPath.string_at("$.jobName"),
-            },
-            max_concurrency=1,
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        list_jobs.next(stop_each)
-        stop_by_status.item_processor(list_jobs)
-        batch_failed = sfn.Fail(
-            self,
-            "BatchFailed",
-            error=BATCH_FAILED,
-            cause_path=sfn.JsonPath.format(
-                "the Map Run of the shards failed with {}: {}; every job of the batch still active "
-                "was asked to stop",
-                sfn.JsonPath.string_at("$.failure.Error"),
-                sfn.JsonPath.string_at("$.failure.Cause"),
-            ),
-        )
-        cleanup_failed = sfn.Fail(
-            self,
-            "BatchFailedJobsMayRun",
-            error=BATCH_FAILED,
-            cause_path=sfn.JsonPath.format(
-                "the Map Run of the shards failed with {}: {}; finding or stopping the active "
-                "jobs of the batch failed with {}, so some may still run",
-                sfn.JsonPath.string_at("$.failure.Error"),
-                sfn.JsonPath.string_at("$.failure.Cause"),
-                sfn.JsonPath.string_at("$.cleanupError.Error"),
-            ),
-        )
-        # If the clean-up itself fails, the batch still fails with the Map's error, and says so.
-        stop_by_status.add_catch(
-            cleanup_failed, errors=["States.ALL"], result_path="$.cleanupError"
-        )
-        shards.add_catch(settle, errors=["States.ALL"], result_path="$.failure")
-        settle.next(prepare_cleanup).next(stop_by_status).next(batch_failed)
 
         apply_defaults.next(resolve).next(validate)
         validate.otherwise(shards)
@@ -489,7 +429,7 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
                     },
                 )
             )
-        shard_executions = _executions_of(pipeline.state_machine, ":*")
+        shard_executions = _shard_executions(self, pipeline.state_machine)
         for statement in (
             iam.PolicyStatement(
                 sid="StartShardExecutions",
@@ -537,6 +477,266 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
         acknowledge(role, wildcard_finding(role, job_arn), JOB_ARNS)
         acknowledge(role, "AwsSolutions-IAM5[Resource::*]", BATCH_NO_RESOURCE_LEVEL)
         acknowledge_regulatory(role, "IAMNoInlinePolicy", DEFAULT_POLICY)
+
+    def _cleanup(self, pipeline: sfn.StateMachine, job_arn: str) -> sfn.IChainable:
+        """The give-up path, entered with the Map's failure in ``$.failure``.
+
+        Each round waits SETTLE_SECONDS, stops every running execution of the pipeline that is a
+        shard of this batch (named ``<shardTag>-…``), waits SETTLE_SECONDS more, and stops every
+        job of the batch still ``SUBMITTED`` or ``IN_PROGRESS``. Only running shard executions
+        start jobs, so a round that finds neither a running shard nor an active job ends the
+        clean-up (the wait between the two looks lets a Start call in flight when a shard ended
+        land first); otherwise another round runs, at most MAX_CLEANUP_ROUNDS.
+        """
+        cleanup_failed = sfn.Fail(
+            self,
+            "BatchFailedJobsMayRun",
+            error=BATCH_FAILED,
+            cause_path=sfn.JsonPath.format(
+                "the Map Run of the shards failed with {}: {}; finding or stopping the running "
+                "shards and active jobs of the batch failed with {}, so some may still run",
+                sfn.JsonPath.string_at("$.failure.Error"),
+                sfn.JsonPath.string_at("$.failure.Cause"),
+                sfn.JsonPath.string_at("$.cleanupError.Error"),
+            ),
+        )
+        first_round = sfn.Pass(
+            self,
+            "PrepareCleanup",
+            result=sfn.Result.from_object({"round": 0}),
+            result_path="$.cleanup",
+        )
+        next_round = sfn.Pass(
+            self,
+            "NextCleanupRound",
+            parameters={
+                "round": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.cleanup.round"), 1),
+                "shardsFound": False,
+            },
+            result_path="$.cleanup",
+        )
+        settle = sfn.Wait(
+            self,
+            "SettleBeforeCleanup",
+            time=sfn.WaitTime.duration(Duration.seconds(SETTLE_SECONDS)),
+        )
+        stop_jobs = self._stop_active_jobs(job_arn)
+        settle_jobs = sfn.Wait(
+            self,
+            "SettleBeforeStoppingJobs",
+            time=sfn.WaitTime.duration(Duration.seconds(SETTLE_SECONDS)),
+        )
+        list_first, list_more, stop_page = self._stop_running_shards(pipeline)
+        more_pages = (
+            sfn.Choice(self, "MoreShardPages")
+            .when(sfn.Condition.is_present("$.page.NextToken"), list_more)
+            .otherwise(settle_jobs)
+        )
+        found_on_page = (
+            sfn.Choice(self, "AnyShardOnPage")
+            .when(
+                sfn.Condition.boolean_equals("$.page.stopped.found", True),
+                sfn.Pass(
+                    self,
+                    "MarkShardsFound",
+                    result=sfn.Result.from_boolean(True),
+                    result_path="$.cleanup.shardsFound",
+                ).next(more_pages),
+            )
+            .otherwise(more_pages)
+        )
+        batch_failed = sfn.Fail(
+            self,
+            "BatchFailed",
+            error=BATCH_FAILED,
+            cause_path=sfn.JsonPath.format(
+                "the Map Run of the shards failed with {}: {}; every shard still running and "
+                "every job of the batch still active was asked to stop",
+                sfn.JsonPath.string_at("$.failure.Error"),
+                sfn.JsonPath.string_at("$.failure.Cause"),
+            ),
+        )
+        still_found = sfn.Fail(
+            self,
+            "BatchFailedStillRunning",
+            error=BATCH_FAILED,
+            cause_path=sfn.JsonPath.format(
+                "the Map Run of the shards failed with {}: {}; after "
+                f"{MAX_CLEANUP_ROUNDS} rounds of stopping them, shards or jobs of the batch "
+                "were still found running, so some may still run",
+                sfn.JsonPath.string_at("$.failure.Error"),
+                sfn.JsonPath.string_at("$.failure.Cause"),
+            ),
+        )
+        round_done = (
+            sfn.Choice(self, "CleanupRoundDone")
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.boolean_equals("$.cleanup.shardsFound", False),
+                    sfn.Condition.boolean_equals("$.cleanup.jobs.found", False),
+                ),
+                batch_failed,
+            )
+            .when(
+                sfn.Condition.number_greater_than_equals("$.cleanup.round", MAX_CLEANUP_ROUNDS),
+                still_found,
+            )
+            .otherwise(next_round)
+        )
+        for state in (list_first, list_more, stop_page, stop_jobs):
+            state.add_catch(cleanup_failed, errors=["States.ALL"], result_path="$.cleanupError")
+        statuses = sfn.Pass(
+            self,
+            "ListActiveStatuses",
+            result=sfn.Result.from_array(list(ACTIVE_JOB_STATUSES)),
+            result_path="$.activeStatuses",
+        )
+        first_round.next(statuses).next(next_round).next(settle).next(list_first)
+        list_first.next(stop_page)
+        list_more.next(stop_page)
+        stop_page.next(found_on_page)
+        settle_jobs.next(stop_jobs).next(round_done)
+        return first_round
+
+    def _stop_running_shards(
+        self, pipeline: sfn.StateMachine
+    ) -> tuple[tasks.CallAwsService, tasks.CallAwsService, sfn.Map]:
+        """ListExecutions of the pipeline (RUNNING, first page and next pages) and a Map that
+        stops those named with this batch's tag; its result ``$.page.stopped.found`` says whether
+        any was."""
+
+        def list_page(state_id: str, extra: dict[str, Any]) -> tasks.CallAwsService:
+            state = tasks.CallAwsService(
+                self,
+                state_id,
+                service="sfn",
+                action="listExecutions",
+                iam_action="states:ListExecutions",
+                iam_resources=[pipeline.state_machine_arn],
+                parameters={
+                    "StateMachineArn": pipeline.state_machine_arn,
+                    "StatusFilter": "RUNNING",
+                    "MaxResults": EXECUTIONS_PAGE_SIZE,
+                    **extra,
+                },
+                result_path="$.page",
+            )
+            state.add_retry(
+                errors=["States.ALL"],
+                interval=Duration.seconds(2),
+                backoff_rate=2.0,
+                max_attempts=3,
+            )
+            return state
+
+        list_first = list_page("ListRunningShards", {})
+        list_more = list_page(
+            "ListMoreRunningShards", {"NextToken": sfn.JsonPath.string_at("$.page.NextToken")}
+        )
+        stop = tasks.CallAwsService(
+            self,
+            "StopShardExecution",
+            service="sfn",
+            action="stopExecution",
+            iam_action="states:StopExecution",
+            iam_resources=[_shard_executions(self, pipeline)],
+            parameters={"ExecutionArn": sfn.JsonPath.string_at("$.executionArn")},
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        ours = sfn.Pass(self, "ShardStopRequested", result=sfn.Result.from_string("ours"))
+        # Best effort: a shard that ended meanwhile cannot be stopped, and that is fine.
+        stop.add_catch(ours, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
+        stop.next(ours)
+        stop_page = sfn.Map(
+            self,
+            "StopShardsOnPage",
+            items_path="$.page.Executions",
+            item_selector={
+                "executionArn": sfn.JsonPath.string_at("$$.Map.Item.Value.ExecutionArn"),
+                "tag": sfn.JsonPath.array_get_item(
+                    sfn.JsonPath.string_split(
+                        sfn.JsonPath.string_at("$$.Map.Item.Value.Name"), "-"
+                    ),
+                    0,
+                ),
+                "shardTag": sfn.JsonPath.string_at("$.shardTag"),
+            },
+            max_concurrency=10,
+            result_selector={"found.$": "States.ArrayContains($, 'ours')"},
+            result_path="$.page.stopped",
+        )
+        stop_page.item_processor(
+            sfn.Choice(self, "IsBatchShard")
+            .when(sfn.Condition.string_equals_json_path("$.tag", "$.shardTag"), stop)
+            .otherwise(sfn.Pass(self, "NotBatchShard", result=sfn.Result.from_string("other")))
+        )
+        return list_first, list_more, stop_page
+
+    def _stop_active_jobs(self, job_arn: str) -> sfn.Map:
+        """For each active status, one page of ListKeyPhrasesDetectionJobs (it takes one filter
+        at a time), and a stop for each job carrying the batch's name; the Map's result
+        ``$.cleanup.jobs.found`` says whether any was."""
+        list_jobs = comprehend_call(
+            self,
+            "ListActiveJobs",
+            "listKeyPhrasesDetectionJobs",
+            iam_resources=["*"],
+            parameters={
+                "Filter": {"JobStatus": sfn.JsonPath.string_at("$.status")},
+                "MaxResults": LIST_PAGE_SIZE,
+            },
+            result_selector={
+                "jobs": sfn.JsonPath.list_at("$.KeyPhrasesDetectionJobPropertiesList")
+            },
+            result_path="$.listed",
+        )
+        stop_job = comprehend_call(
+            self,
+            "StopActiveJob",
+            "stopKeyPhrasesDetectionJob",
+            iam_resources=[job_arn],
+            parameters={"JobId": sfn.JsonPath.string_at("$.jobId")},
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        stopped = sfn.Pass(self, "JobStopRequested", result=sfn.Result.from_string("ours"))
+        # Best effort: a job that ended meanwhile cannot be stopped, and that is fine.
+        stop_job.add_catch(stopped, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
+        stop_job.next(stopped)
+        ours = (
+            sfn.Choice(self, "IsBatchJob")
+            .when(sfn.Condition.string_equals_json_path("$.jobName", "$.batchJobName"), stop_job)
+            .otherwise(sfn.Pass(self, "NotBatchJob", result=sfn.Result.from_string("other")))
+        )
+        stop_each = sfn.Map(
+            self,
+            "StopEachJob",
+            items_path="$.listed.jobs",
+            item_selector={
+                "jobId": sfn.JsonPath.string_at("$$.Map.Item.Value.JobId"),
+                "jobName": sfn.JsonPath.string_at("$$.Map.Item.Value.JobName"),
+                "batchJobName": sfn.JsonPath.string_at("$.jobName"),
+            },
+            max_concurrency=5,
+            # The item's whole output: whether a job of the batch was found in this status.
+            result_selector={"found.$": "States.ArrayContains($, 'ours')"},
+            output_path="$.found",
+        )
+        stop_each.item_processor(ours)
+        list_jobs.next(stop_each)
+        stop_by_status = sfn.Map(
+            self,
+            "StopActiveJobs",
+            items_path="$.activeStatuses",
+            item_selector={
+                "status": sfn.JsonPath.string_at("$$.Map.Item.Value"),
+                "jobName": sfn.JsonPath.string_at("$.jobName"),
+            },
+            max_concurrency=1,
+            result_selector={"found.$": "States.ArrayContains($, true)"},
+            result_path="$.cleanup.jobs",
+        )
+        stop_by_status.item_processor(list_jobs)
+        return stop_by_status
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to start batch executions."""

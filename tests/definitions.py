@@ -36,6 +36,7 @@ _SAMPLES: dict[tuple[str, str], Callable[[str], str]] = {
     ("AWS::StepFunctions::StateMachine", "Ref"): lambda r: (
         f"arn:aws:states:us-east-1:123456789012:stateMachine:{r}-{_hex(r, 12)}"
     ),
+    ("AWS::StepFunctions::StateMachine", "Name"): lambda r: f"{r}-{_hex(r, 12)}",
 }
 
 

@@ -57,6 +57,27 @@ For the batch (a Distributed Map whose items start the pipeline with
   the manifest, where AWS records the child execution's input (the item after ``ItemSelector``,
   which keeps the item's ``inputPrefix``).
 
+* Step Functions through the AWS SDK integration (``aws-sdk:sfn:*``, the batch's give-up path).
+  moto 5.2.5 passes the parameters as written (``StateMachineArn``) to boto3, whose model names
+  them ``stateMachineArn``, and returns boto3's camelCase response (``executions``,
+  ``nextToken``) with datetimes. AWS's SDK integrations take and return PascalCase fields
+  ("the API actions are in camel case and parameter names are in Pascal case"). The bridge
+  renames both ways and writes timestamps as ISO 8601 strings. A ``StopExecution`` of a shard's
+  pipeline execution is applied as an abort (the execution stops at its next Wait state; see
+  above), because moto's ``StopExecution`` in the middle of a task corrupts its evaluation.
+
+Two switches let a test choose an interleaving instead of hoping for one:
+
+* :attr:`LocalAws.propagate_map_abort` (default on): whether a failed Map Run aborts the
+  pipeline executions its items started. AWS documents that stopping a ``.sync`` task makes "a
+  best-effort attempt" to stop the child execution; off, the test plays the case where that
+  attempt failed and the shards keep running.
+* :meth:`LocalAws.hold_start`: a shard's ``StartKeyPhrasesDetectionJob`` call does not return
+  until an event is set, like a call still in flight; while held, its execution does not count
+  as running late for an abort (:meth:`LocalAws.wait_for_aborted` does not wait for it).
+  :attr:`LocalAws.after_list` runs after each ``ListKeyPhrasesDetectionJobs`` has been answered,
+  so a test can release a held start exactly after a listing.
+
 The emulated Comprehend also records, for every job start and end, how many jobs are active
 (``SUBMITTED`` or ``IN_PROGRESS``): :attr:`LocalAws.active_trace`.
 """
@@ -348,6 +369,14 @@ class LocalAws:
         #: them aborted by a failed Map Run (each stops at its next Wait state).
         self.child_executions: list[str] = []
         self.aborted: set[str] = set()
+        #: Whether a failed Map Run aborts the pipeline executions of its items (see above).
+        self.propagate_map_abort = True
+        #: Input prefixes whose job start is held, with the event that releases each.
+        self.held_starts: dict[str, threading.Event] = {}
+        #: Input prefixes whose job start is being held right now.
+        self.holding: set[str] = set()
+        #: Called after each ListKeyPhrasesDetectionJobs has been answered.
+        self.after_list: Callable[[], None] | None = None
         #: (real seconds since the reset, event, job ID, active jobs after the event).
         self.active_trace: list[tuple[float, str, str, int]] = []
         self._active: set[str] = set()
@@ -363,6 +392,10 @@ class LocalAws:
         self.running_items = {}
         self.child_executions = []
         self.aborted = set()
+        self.propagate_map_abort = True
+        self.held_starts = {}
+        self.holding = set()
+        self.after_list = None
         self.active_trace = []
         self._active = set()
         self._trace_start = time.monotonic()
@@ -382,9 +415,24 @@ class LocalAws:
             started = [job.request["InputDataConfig"]["S3Uri"] for job in self.script.jobs.values()]
         return all(any(uri.endswith(prefix) for uri in started) for prefix in running)
 
+    def hold_start(self, prefix: str, until: threading.Event) -> None:
+        """Hold the job start of the shard whose input URI ends with ``prefix`` until ``until``
+        is set (at most 30 s of real time)."""
+        self.held_starts[prefix] = until
+
     def wait_for_aborted(self, timeout: float = 10.0) -> None:
-        """Wait (in real time) until every aborted execution has stopped."""
-        self._wait_until_ended(list(self.aborted), timeout, f"{timeout} s after its abort")
+        """Wait (in real time) until every aborted execution has stopped, but those whose job
+        start is held (a call in flight, which AWS would let land after the execution ended)."""
+        with self._lock:
+            holding = set(self.holding)
+            aborted = list(self.aborted)
+        arns = [arn for arn in aborted if self._input_prefix(arn) not in holding]
+        self._wait_until_ended(arns, timeout, f"{timeout} s after its abort")
+
+    def _input_prefix(self, execution_arn: str) -> str | None:
+        described = self.sfn.describe_execution(executionArn=execution_arn)
+        prefix = json.loads(described.get("input") or "{}").get("inputPrefix")
+        return prefix if isinstance(prefix, str) else None
 
     def wait_for_child_executions(self, timeout: float = 30.0) -> None:
         """Wait (in real time) until no execution started by a ``.sync`` task is running."""
@@ -567,6 +615,18 @@ def local_aws(
         local.script.start_attempts += 1
         if local.script.fail_start:
             raise _comprehend_error(local.script.fail_start.pop(0))
+        uri = kwargs["InputDataConfig"]["S3Uri"]
+        held = [p for p in local.held_starts if uri.endswith(p)]
+        if held:
+            (prefix,) = held
+            with local._lock:
+                local.holding.add(prefix)
+            try:
+                if not local.held_starts[prefix].wait(timeout=30):
+                    raise TimeoutError(f"the held start of {prefix} was never released")
+            finally:
+                with local._lock:
+                    local.holding.discard(prefix)
         job = original_start(backend, **kwargs)
         # AWS's job IDs are 32 characters (the model's JobId maximum); moto's are 36-character
         # UUIDs. Give the job an AWS-shaped ID so requests that echo it stay inside the model.
@@ -612,6 +672,8 @@ def local_aws(
         if local.script.fail_list:
             raise _comprehend_error(local.script.fail_list.pop(0))
         listed: str = original_list(self)
+        if local.after_list is not None:
+            local.after_list()
         return listed
 
     def wait(_: WaitFunction, env: Environment, wait_seconds: int) -> None:
@@ -646,7 +708,9 @@ def local_aws(
             with local._lock:
                 child = response.get("executionArn", "")
                 local.child_executions.append(child)
-                if any(run.failed_by_threshold for run in local.map_runs.values()):
+                if local.propagate_map_abort and any(
+                    run.failed_by_threshold for run in local.map_runs.values()
+                ):
                     local.aborted.add(child)  # started as its Map Run failed: aborted too
 
     original_sync2_output = state_task_service_sfn.StateTaskServiceSfn._sync2_api_output_of
@@ -655,6 +719,33 @@ def local_aws(
         original_sync2_output(typ, value)
         for key in list(value):
             value[key[0].upper() + key[1:]] = value.pop(key)
+
+    original_sdk_call = state_task_service_aws_sdk.StateTaskServiceAwsSdk._eval_service_task
+
+    def sdk_call(
+        self: state_task_service_aws_sdk.StateTaskServiceAwsSdk,
+        env: Environment,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> None:
+        assert local is not None
+        if self.resource.api_name != "sfn":
+            original_sdk_call(
+                self, env, resource_runtime_part, normalised_parameters, state_credentials
+            )
+            return
+        parameters = {k[0].lower() + k[1:]: v for k, v in normalised_parameters.items()}
+        if self.resource.api_action == "stopExecution":
+            with local._lock:
+                shard = parameters["executionArn"] in local.child_executions
+                if shard:
+                    local.aborted.add(parameters["executionArn"])
+            if shard:
+                env.stack.append({"StopDate": datetime.datetime.now(datetime.UTC).isoformat()})
+                return
+        original_sdk_call(self, env, resource_runtime_part, parameters, state_credentials)
+        env.stack.append(_pascal_case(env.stack.pop()))
 
     original_eval_job = map_worker.DistributedItemProcessorWorker._eval_job
 
@@ -719,9 +810,11 @@ def local_aws(
                     ),
                 )
             )
-            # A failed Map Run aborts its running children, which stops their .sync executions.
-            with local._lock:
-                local.aborted.update(local.child_executions)
+            # A failed Map Run aborts its running children, which stops their .sync executions
+            # (best effort on AWS; a test can play the case where that fails).
+            if local.propagate_map_abort:
+                with local._lock:
+                    local.aborted.update(local.child_executions)
 
     def write_results(env: Environment, resource_runtime_part: Any, credentials: Any) -> None:
         assert local is not None
@@ -764,6 +857,7 @@ def local_aws(
         (ComprehendBackend, "stop_key_phrases_detection_job", stop),
         (ComprehendResponse, "list_key_phrases_detection_jobs", list_jobs),
         (state_task_service_sfn.StateTaskServiceSfn, "_eval_service_task", sfn_call),
+        (state_task_service_aws_sdk.StateTaskServiceAwsSdk, "_eval_service_task", sdk_call),
         (map_worker.DistributedItemProcessorWorker, "_eval_job", eval_job),
         (
             state_task_service_sfn.StateTaskServiceSfn,
@@ -798,6 +892,18 @@ def local_aws(
                 error_prefixes["comprehend"] = saved_prefix
             for owner, attr, original in saved:
                 setattr(owner, attr, original)
+
+
+def _pascal_case(value: Any) -> Any:
+    """A boto3 response as AWS's SDK integrations return it: PascalCase fields, timestamps as
+    ISO 8601 strings."""
+    if isinstance(value, dict):
+        return {k[0].upper() + k[1:]: _pascal_case(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascal_case(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
 
 
 def _result_record(item: ItemRecord) -> dict[str, Any]:
@@ -907,3 +1013,33 @@ def _moto(server: bool) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+# == Appended for cdk-kp's stopped-execution tests (tests/test_cli.py) ===========================
+# A bridge used only where a test opts in; nothing above changes.
+
+
+@contextlib.contextmanager
+def stopped_executions_stay_aborted() -> Iterator[None]:
+    """A stopped execution stays ABORTED, as on AWS, whatever its in-flight task does next.
+
+    moto 5.2.5's StopExecution marks the program stopped (``ProgramStopped``), but a task that
+    was in flight when it came and then fails calls ``Environment.set_error``, which overwrites
+    the stop: the execution ends FAILED. On AWS, StopExecution ends the execution ABORTED at once
+    and a task's late result changes nothing. While this is in effect, an error set on an
+    environment that was stopped is ignored, and nothing else changes.
+    """
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    original = Environment.set_error
+
+    def set_error(self: Environment, error: Any) -> None:
+        if isinstance(self._program_state, ProgramStopped):
+            return
+        original(self, error)
+
+    Environment.set_error = set_error  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Environment.set_error = original  # type: ignore[method-assign]

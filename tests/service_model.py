@@ -1,4 +1,5 @@
-"""Check Comprehend requests against botocore's service model.
+"""Check the requests of aws-sdk Tasks (Comprehend, and Step Functions for the batch's give-up
+path) against botocore's service models.
 
 ``botocore.validate.ParamValidator`` checks names, required members and types. It does not check
 enums, lengths and patterns, so :func:`constraint_errors` does, from the same shapes. Patterns
@@ -16,7 +17,11 @@ import regex
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
 
-SDK_PREFIX = "arn:aws:states:::aws-sdk:comprehend:"
+SDK_PREFIX = "arn:aws:states:::aws-sdk:"
+
+#: The services the definitions call through the AWS SDK integration: the integration's name ->
+#: (botocore's service name, the prefix of its error names in Step Functions).
+SERVICES = {"comprehend": ("comprehend", "Comprehend"), "sfn": ("stepfunctions", "Sfn")}
 
 #: Error names Step Functions itself raises (ASL specification).
 STATES_ERRORS = frozenset(
@@ -60,11 +65,25 @@ def comprehend() -> ServiceModel:
     return botocore.session.get_session().get_service_model("comprehend")
 
 
+@cache
+def service(name: str) -> ServiceModel:
+    return botocore.session.get_session().get_service_model(name)
+
+
 def operation_for(resource: str) -> OperationModel:
     """``arn:aws:states:::aws-sdk:comprehend:startKeyPhrasesDetectionJob`` -> its operation."""
     assert resource.startswith(SDK_PREFIX), resource
-    action = resource[len(SDK_PREFIX) :]
-    return comprehend().operation_model(action[0].upper() + action[1:])
+    integration, _, action = resource[len(SDK_PREFIX) :].partition(":")
+    return service(SERVICES[integration][0]).operation_model(action[0].upper() + action[1:])
+
+
+def _member(shape: StructureShape, name: str) -> str | None:
+    """The model's member for a Parameters field: AWS SDK integrations take every field in
+    PascalCase (``StateMachineArn``) whatever the service's own casing (``stateMachineArn``)."""
+    for candidate in (name, name[0].lower() + name[1:]):
+        if candidate in shape.members:
+            return candidate
+    return None
 
 
 def constraint_errors(shape: Shape, value: Any, path: str = "") -> list[str]:
@@ -120,7 +139,7 @@ def parameters_errors(operation: OperationModel, parameters: dict[str, Any]) -> 
 def _parameters_errors(shape: Shape, parameters: dict[str, Any], path: str) -> list[str]:
     assert isinstance(shape, StructureShape)
     errors: list[str] = []
-    given = {key.removesuffix(".$"): key for key in parameters}
+    given = {_member(shape, key.removesuffix(".$")) or key: key for key in parameters}
     for name in shape.required_members:
         if name not in given:
             errors.append(f"{path}: required member {name} is missing")
@@ -150,7 +169,10 @@ def _parameters_errors(shape: Shape, parameters: dict[str, Any], path: str) -> l
 
 def error_name_errors(operation: OperationModel, names: list[str]) -> list[str]:
     """Error names in a Retry or Catch that the operation cannot raise."""
-    raisable = {f"Comprehend.{e.name}" for e in operation.error_shapes}
+    prefix = next(
+        p for name, p in SERVICES.values() if name == operation.service_model.service_name
+    )
+    raisable = {f"{prefix}.{e.name}" for e in operation.error_shapes}
     return [
         f"{operation.name}: {name} is neither one of {sorted(raisable)} nor a States.* error"
         for name in names

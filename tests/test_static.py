@@ -2,7 +2,7 @@
 
 For each variant in ``variants.py``: asl-validator and cfn-lint (with the definition resolved
 and inlined, since cfn-lint skips a definition that is an ``Fn::Join`` string), and every
-aws-sdk Task's ``Parameters`` and error names against botocore's Comprehend model.
+aws-sdk Task's ``Parameters`` and error names against botocore's model of its service.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def test_cfn_lint_reads_the_inlined_definition():
     assert any(m.rule.id == "E3601" for m in matches), [str(m) for m in matches]
 
 
-def test_sdk_parameters_match_the_comprehend_model(variant):
+def test_sdk_parameters_match_the_service_model(variant):
     name, template = variant
     errors = []
     count = 0
@@ -125,6 +125,17 @@ def test_sdk_parameters_match_the_comprehend_model(variant):
             ]
     assert count >= 4, name
     assert errors == [], name
+    services = {
+        state["Resource"].split(":")[6]
+        for definition in definitions_in(template).values()
+        for _, state in sdk_tasks(definition)
+    }
+    # The batch's give-up path calls Step Functions itself: its tasks are checked too.
+    assert services == (
+        {"comprehend", "sfn"}
+        if name in ("bundled", "hardened", "without-feature-flags")
+        else {"comprehend"}
+    )
 
 
 def test_retry_and_catch_name_only_errors_the_operation_can_raise(variant):
@@ -220,6 +231,33 @@ def test_retryable_errors_are_exactly_the_throttling_and_internal_errors_each_op
 def test_the_model_check_can_fail(parameters, fragment):
     operation = comprehend().operation_model("StartKeyPhrasesDetectionJob")
     errors = parameters_errors(operation, parameters)
+    assert any(fragment in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("parameters", "fragment"),
+    [
+        (
+            {
+                "StateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:m",
+                "StatusFiltr": "RUNNING",
+            },
+            "unknown member StatusFiltr",
+        ),
+        (
+            {
+                "StateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:m",
+                "StatusFilter": "RUNNIN",
+            },
+            "'RUNNIN' is not one of",
+        ),
+    ],
+    ids=["misspelled", "bad-enum"],
+)
+def test_the_model_check_can_fail_for_step_functions_too(parameters, fragment):
+    errors = parameters_errors(
+        operation_for("arn:aws:states:::aws-sdk:sfn:listExecutions"), parameters
+    )
     assert any(fragment in e for e in errors), errors
 
 
