@@ -22,7 +22,7 @@ from cdk_kp.compliance import (
     PIPELINE_EXECUTIONS,
     acknowledge,
     acknowledge_regulatory,
-    wildcard_finding,
+    acknowledge_wildcard,
 )
 from cdk_kp.contract import (
     BATCH_FAILED,
@@ -456,25 +456,21 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
             ),
         ):
             role.add_to_principal_policy(statement)
-        acknowledge(role, wildcard_finding(role, shard_executions), PIPELINE_EXECUTIONS)
-        acknowledge(
-            role,
-            wildcard_finding(role, input_bucket.arn_for_objects(f"{pipeline.input_prefix}*")),
-            BATCH_OBJECTS,
+        acknowledge_wildcard(role, shard_executions, PIPELINE_EXECUTIONS)
+        acknowledge_wildcard(
+            role, input_bucket.arn_for_objects(f"{pipeline.input_prefix}*"), BATCH_OBJECTS
         )
-        acknowledge(
-            role,
-            wildcard_finding(role, output_bucket.arn_for_objects(f"{self.results_prefix}/*")),
-            BATCH_OBJECTS,
+        acknowledge_wildcard(
+            role, output_bucket.arn_for_objects(f"{self.results_prefix}/*"), BATCH_OBJECTS
         )
         # CDK's own policy for the Distributed Map: start, follow and redrive the Map Run's
         # child executions, which are executions of this state machine.
         map_policy = self.state_machine.node.find_child("DistributedMapPolicy")
         for suffix in (":*", "/Shards:*"):
             own_executions = _executions_of(self.state_machine, suffix)
-            acknowledge(map_policy, wildcard_finding(role, own_executions), MAP_RUN_EXECUTIONS)
+            acknowledge_wildcard(map_policy, own_executions, MAP_RUN_EXECUTIONS, rendered_in=role)
         acknowledge_regulatory(map_policy, "IAMNoInlinePolicy", DEFAULT_POLICY)
-        acknowledge(role, wildcard_finding(role, job_arn), JOB_ARNS)
+        acknowledge_wildcard(role, job_arn, JOB_ARNS)
         acknowledge(role, "AwsSolutions-IAM5[Resource::*]", BATCH_NO_RESOURCE_LEVEL)
         acknowledge_regulatory(role, "IAMNoInlinePolicy", DEFAULT_POLICY)
 

@@ -11,8 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 
 @dataclass(frozen=True)
@@ -139,29 +140,76 @@ REGULATORY_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
 
 
 def flatten_reference(node: Any) -> str:
-    """Render a resolved CloudFormation value as cdk-nag does (``flattenCfnReference``)."""
+    """Render a resolved CloudFormation value as cdk-nag does (``flattenCfnReference``): the
+    same functions, tested in the same order, and JSON for anything else."""
     if node is None:
         return ""
     if isinstance(node, str):
         return node.replace("${", "<").replace("}", ">")
-    if isinstance(node, dict) and len(node) == 1:
-        ((key, value),) = node.items()
-        if key == "Fn::Join":
-            delimiter, items = value
+    if isinstance(node, dict):
+        if node.get("Fn::Join"):
+            delimiter, items = node["Fn::Join"]
             return str(delimiter).join(flatten_reference(item) for item in items)
-        if key in ("Fn::Sub", "Fn::ImportValue"):
-            return flatten_reference(value)
-        if key == "Fn::GetAtt":
-            resource, attribute = value
+        if node.get("Fn::Sub"):
+            return flatten_reference(node["Fn::Sub"])
+        if node.get("Fn::GetAtt"):
+            resource, attribute = node["Fn::GetAtt"]
             return f"<{flatten_reference(resource)}.{flatten_reference(attribute)}>"
-        if key == "Ref":
-            return f"<{flatten_reference(value)}>"
-    return json.dumps(node, separators=(",", ":"))
+        if node.get("Fn::ImportValue"):
+            return flatten_reference(node["Fn::ImportValue"])
+        if node.get("Ref"):
+            return f"<{flatten_reference(node['Ref'])}>"
+    # JSON.stringify: no spaces, non-ASCII characters as they are.
+    return json.dumps(node, separators=(",", ":"), ensure_ascii=False)
 
 
 def wildcard_finding(scope: IConstruct, resource: str) -> str:
     """The ID of the AwsSolutions IAM5 finding for a wildcard ``resource`` (a token or ARN)."""
     return f"AwsSolutions-IAM5[Resource::{flatten_reference(Stack.of(scope).resolve(resource))}]"
+
+
+@jsii.implements(IValidation)
+class _RenderedAcknowledgement:
+    """Acknowledges the AwsSolutions IAM5 finding of a wildcard resource as the synthesized
+    template renders it.
+
+    A resource from another stack (a bucket, a key, a state machine) is rendered as a reference
+    to that stack (``Fn::ImportValue``, or ``Fn::GetStackOutput`` under the
+    ``@aws-cdk/core:defaultCrossStackReferences`` flag), or as a parameter of a nested stack;
+    CDK decides which only when it prepares the app for synthesis, after every construct is
+    built. Construct validations run after that and before the validation plugins (cdk-nag),
+    so this one renders the finding then, from the final template, and acknowledges it.
+    """
+
+    def __init__(
+        self, scope: IConstruct, resource: str, reason: Reason, rendered_in: IConstruct
+    ) -> None:
+        self._scope = scope
+        self._resource = resource
+        self._reason = reason
+        self._rendered_in = rendered_in
+        self._acknowledged: set[str] = set()
+
+    def validate(self) -> list[str]:
+        finding = wildcard_finding(self._rendered_in, self._resource)
+        if finding not in self._acknowledged:  # an app may be synthesized more than once
+            self._acknowledged.add(finding)
+            acknowledge(self._scope, finding, self._reason)
+        return []
+
+
+def acknowledge_wildcard(
+    scope: IConstruct, resource: str, reason: Reason, *, rendered_in: IConstruct | None = None
+) -> None:
+    """Acknowledge, on ``scope``, the AwsSolutions IAM5 finding for the wildcard ``resource``
+    (a token or an ARN) of a policy in ``rendered_in``'s stack (default: ``scope``'s), as the
+    synthesized template renders it (see :class:`_RenderedAcknowledgement`). The
+    acknowledgement is registered when the app is synthesized: check with the validation
+    plugins (:func:`cdk_kp.stack.check_with_every_pack`), or synthesize before calling a pack's
+    ``validate_scope``."""
+    scope.node.add_validation(
+        _RenderedAcknowledgement(scope, resource, reason, rendered_in or scope)
+    )
 
 
 def acknowledge(scope: IConstruct, finding: str, reason: Reason) -> None:

@@ -19,7 +19,7 @@ from cdk_kp.compliance import (
     VPC_INTERFACES,
     acknowledge,
     acknowledge_regulatory,
-    wildcard_finding,
+    acknowledge_wildcard,
 )
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ def grant_data_access(
     encryption_key: kms.IKey | None = None,
     volume_encryption_key: kms.IKey | None = None,
     network: JobNetwork | None = None,
+    scope: Construct | None = None,
 ) -> None:
     """Give ``role`` what Comprehend needs, and nothing more.
 
@@ -77,9 +78,14 @@ def grant_data_access(
     key: ``kms:Decrypt`` and ``kms:GenerateDataKey`` on those keys, only through S3
     (``kms:ViaService``). With a volume key: ``kms:CreateGrant`` on it, only for AWS resources
     (``kms:GrantIsForAWSResource``). With a network: see :func:`network_statements`.
-    Wildcards are acknowledged for cdk-nag on ``role``, each
-    with its reason. A role imported with ``mutable=False`` is left as it is (CDK's rule for
-    imported roles).
+    Wildcards are acknowledged for cdk-nag where the statements are, each with its reason. A
+    role imported with ``mutable=False`` is left as it is (CDK's rule for imported roles).
+
+    ``scope`` is the construct that uses the role (the pipeline). When ``role`` is a role of
+    another stack, the statements go into an inline policy (``DataAccessPolicy``) in
+    ``scope``'s stack, attached to the role: in the role's own stack they would make that stack
+    depend on the resources granted (the pipeline's buckets, keys, security group), while the
+    pipeline's stack depends on the role, a dependency cycle. Default: the role's own policy.
     """
     input_objects = input_bucket.arn_for_objects(f"{input_prefix}*")
     output_objects = output_bucket.arn_for_objects(f"{output_prefix}*")
@@ -120,15 +126,31 @@ def grant_data_access(
         )
     if network is not None:
         statements += network_statements(role, network)
-    added = [role.add_to_principal_policy(s).statement_added for s in statements]
-    if not any(added):
+    holder = _add_statements(role, statements, scope)
+    if holder is None:
         return  # an immutable role: nothing was added, so nothing to acknowledge
-    acknowledge(role, wildcard_finding(role, input_objects), INPUT_OBJECTS)
-    acknowledge(role, wildcard_finding(role, output_objects), OUTPUT_OBJECTS)
-    acknowledge_regulatory(role, "IAMNoInlinePolicy", DEFAULT_POLICY)
+    acknowledge_wildcard(holder, input_objects, INPUT_OBJECTS)
+    acknowledge_wildcard(holder, output_objects, OUTPUT_OBJECTS)
+    acknowledge_regulatory(holder, "IAMNoInlinePolicy", DEFAULT_POLICY)
     if network is not None:
-        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", VPC_DESCRIBE)
-        acknowledge(role, wildcard_finding(role, _network_interfaces(role)), VPC_INTERFACES)
+        acknowledge(holder, "AwsSolutions-IAM5[Resource::*]", VPC_DESCRIBE)
+        acknowledge_wildcard(holder, _network_interfaces(holder), VPC_INTERFACES)
+
+
+def _add_statements(
+    role: iam.IRole, statements: list[iam.PolicyStatement], scope: Construct | None
+) -> IConstruct | None:
+    """Add ``statements`` for ``role``; the construct holding them (the role, or the inline
+    policy in ``scope``'s stack for a role of another stack), or ``None`` when the role takes
+    none (imported with ``mutable=False``)."""
+    if (
+        scope is not None
+        and isinstance(role, iam.Role)
+        and Stack.of(role).node.path != Stack.of(scope).node.path
+    ):
+        return iam.Policy(scope, "DataAccessPolicy", statements=statements, roles=[role])
+    added = [role.add_to_principal_policy(s).statement_added for s in statements]
+    return role if any(added) else None
 
 
 def _network_interfaces(scope: IConstruct) -> str:

@@ -368,7 +368,7 @@ class KeyPhrasesPipeline(ExecutionMetrics, Construct):
         if data_access_role is None:
             data_access_role = KeyPhrasesDataAccessRole(self, "DataAccessRole", **access)
         else:
-            grant_data_access(data_access_role, **access)
+            grant_data_access(data_access_role, scope=self, **access)
         #: The role Comprehend assumes (created or given).
         self.data_access_role: iam.IRole = data_access_role
 

@@ -22,7 +22,7 @@ from cdk_kp._validation import (
     check_key_prefix,
     check_tags,
 )
-from cdk_kp.compliance import JOB_ARNS, acknowledge, wildcard_finding
+from cdk_kp.compliance import JOB_ARNS, acknowledge_wildcard
 from cdk_kp.contract import (  # the error names a caller can catch
     INVALID_INPUT,
     JOB_FAILED,
@@ -542,7 +542,7 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
         """Acknowledge, on ``role``, cdk-nag's AwsSolutions-IAM5 finding for the
         ``key-phrases-detection-job/*`` resource the fragment's tasks grant (job IDs exist only
         at run time). Call it with the role of the state machine that runs the fragment."""
-        acknowledge(role, wildcard_finding(role, key_phrases_job_arn(self)), JOB_ARNS)
+        acknowledge_wildcard(role, key_phrases_job_arn(self), JOB_ARNS, rendered_in=role)
 
     @property
     def start_state(self) -> sfn.State:

@@ -48,7 +48,12 @@ def _sample(node: Any, types: Mapping[str, str]) -> str:
         if key == "Ref":
             if value in SAMPLE_PSEUDO_PARAMETERS:
                 return SAMPLE_PSEUDO_PARAMETERS[value]
+            if value not in types:  # a parameter (of a nested stack: a parent's value)
+                return f"parameter-{_hex(value, 12)}"
             return _SAMPLES[(types[value], "Ref")](value)
+        if key in ("Fn::ImportValue", "Fn::GetStackOutput"):
+            # Another stack's output: the value is only known at deploy time.
+            return f"output-{_hex(json.dumps(value, sort_keys=True), 12)}"
         if key == "Fn::GetAtt":
             resource, attribute = value
             return _SAMPLES[(types[resource], attribute)](resource)

@@ -1,13 +1,12 @@
-"""cdk-nag, all five packs: no unacknowledged finding, and every acknowledgement names exactly one
-real finding that the README's compliance section lists."""
+"""cdk-nag, all five packs, through a real synth: no unacknowledged finding, and every
+acknowledgement names exactly one real finding that the README's compliance section lists."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import aws_cdk as cdk
-import cdk_nag
 import pytest
 
 from cdk_kp import KeyPhrasesStack
@@ -15,37 +14,11 @@ from cdk_kp.compliance import ALL_REASONS
 from cdk_kp.stack import check_with_every_pack
 
 from .conftest import ROOT
+from .nag import PACKS, app_of, synth_findings
 from .variants import BUILDERS
 
-PACKS = (
-    cdk_nag.AwsSolutionsChecks,
-    cdk_nag.HIPAASecurityChecks,
-    cdk_nag.NIST80053R5Checks,
-    cdk_nag.PCIDSS321Checks,
-    cdk_nag.ServerlessChecks,
-)
-#: The stacks issue 4 holds to every pack (the other variants carry users' own resources).
+#: The stacks held to every pack (the other variants carry users' own resources).
 CHECKED = ("bundled", "bring-your-own", "customer-managed-key", "vpc", "hardened")
-
-
-def findings(stack: cdk.Stack) -> list[tuple[str, str]]:
-    """(rule, construct path) of every unacknowledged finding of every pack."""
-    app = stack.node.root
-    assert isinstance(app, cdk.App)
-    found: list[tuple[str, str]] = []
-    for pack in PACKS:
-        report = pack(app).validate_scope(stack)
-        for violation in report.violations:
-            found += [
-                (violation.rule_name, r.construct_path or "") for r in violation.violating_resources
-            ]
-        assert report.success is (not report.violations)
-    return sorted(found)
-
-
-@pytest.mark.parametrize("variant", CHECKED)
-def test_no_unacknowledged_finding_in_any_pack(variant):
-    assert findings(BUILDERS[variant]()) == []
 
 
 @dataclass(frozen=True)
@@ -55,62 +28,76 @@ class Recorded:
     reason_key: str
 
 
-@pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> list[Recorded]:
-    """Record every acknowledgement at the one place they reach CDK, instead of applying it."""
-    calls: list[Recorded] = []
+class Recorder:
+    """Stands in for ``Validations`` in cdk_kp.compliance: records every acknowledgement at the
+    one place they reach CDK, instead of applying it."""
 
-    class Recorder:
-        def __init__(self, scope: Any) -> None:
-            self.path = scope.node.path
+    calls: ClassVar[list[Recorded]] = []
 
-        @classmethod
-        def of(cls, scope: Any) -> Recorder:
-            return cls(scope)
+    def __init__(self, scope: Any) -> None:
+        self.path = scope.node.path
 
-        def acknowledge(self, acknowledgment: cdk.Acknowledgment) -> None:
-            key = acknowledgment.reason.split("]", 1)[0].lstrip("[")
-            calls.append(Recorded(self.path, acknowledgment.id, key))
+    @classmethod
+    def of(cls, scope: Any) -> Recorder:
+        return cls(scope)
 
-    monkeypatch.setattr("cdk_kp.compliance.Validations", Recorder)
-    return calls
+    def acknowledge(self, acknowledgment: cdk.Acknowledgment) -> None:
+        key = acknowledgment.reason.split("]", 1)[0].lstrip("[")
+        Recorder.calls.append(Recorded(self.path, acknowledgment.id, key))
+
+
+@pytest.fixture(scope="module")
+def acknowledged() -> dict[str, list[tuple[str, str]]]:
+    """Unacknowledged findings of each checked variant, through a real synth."""
+    return {variant: synth_findings(app_of(BUILDERS[variant]())) for variant in CHECKED}
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, tuple[list[tuple[str, str]], list[Recorded]]]:
+    """Each checked variant's findings with nothing acknowledged, and the acknowledgements the
+    library would have made (recorded during construction and synth instead)."""
+    found = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("cdk_kp.compliance.Validations", Recorder)
+        for variant in CHECKED:
+            Recorder.calls = []
+            findings = synth_findings(app_of(BUILDERS[variant]()))
+            found[variant] = (findings, list(Recorder.calls))
+    return found
+
+
+@pytest.mark.parametrize("variant", CHECKED)
+def test_no_unacknowledged_finding_in_any_pack(acknowledged, variant):
+    assert acknowledged[variant] == []
 
 
 @pytest.mark.parametrize("variant", CHECKED)
 def test_each_acknowledgement_covers_real_findings_and_each_finding_one_acknowledgement(
-    variant, recorded
+    raw, variant
 ):
-    raw = findings(BUILDERS[variant]())
-    assert raw, "with nothing acknowledged the packs must find something"
+    findings, recorded = raw[variant]
+    assert findings, "with nothing acknowledged the packs must find something"
 
     def covering(rule: str, path: str) -> list[Recorded]:
         return [r for r in recorded if r.finding == rule and f"{path}/".startswith(f"{r.scope}/")]
 
-    for rule, path in raw:
+    for rule, path in findings:
         assert len(covering(rule, path)) == 1, (rule, path)
     for ack in recorded:
         assert any(
-            rule == ack.finding and f"{path}/".startswith(f"{ack.scope}/") for rule, path in raw
+            rule == ack.finding and f"{path}/".startswith(f"{ack.scope}/")
+            for rule, path in findings
         ), f"acknowledgement without a finding: {ack}"
     assert {r.reason_key for r in recorded} <= {reason.key for reason in ALL_REASONS}
 
 
-def test_raw_finding_counts(recorded):
+def test_raw_finding_counts(raw):
     """The figures the README's compliance section quotes: findings per pack with nothing
     acknowledged (AwsSolutions, HIPAA, NIST, PCI, Serverless)."""
-    counts = {}
-    for variant in CHECKED:
-        raw = findings(BUILDERS[variant]())
-        counts[variant] = [
-            sum(1 for rule, _ in raw if rule.startswith(prefix))
-            for prefix in (
-                "AwsSolutions-",
-                "HIPAA.Security-",
-                "NIST.800.53.R5-",
-                "PCI.DSS.321-",
-                "Serverless-",
-            )
-        ]
+    counts = {
+        variant: [sum(1 for rule, _ in raw[variant][0] if rule.startswith(f"{p}-")) for p in PACKS]
+        for variant in CHECKED
+    }
     assert counts == {
         "bundled": [11, 12, 12, 12, 0],
         "bring-your-own": [4, 3, 3, 3, 0],
@@ -120,8 +107,8 @@ def test_raw_finding_counts(recorded):
     }
 
 
-def test_acknowledgements_follow_a_users_logical_ids(recorded):
-    BUILDERS["bring-your-own"]()
+def test_acknowledgements_follow_a_users_logical_ids(raw):
+    _, recorded = raw["bring-your-own"]
     assert "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::corp-documents/incoming/*]" in {
         r.finding for r in recorded
     }
