@@ -6,10 +6,13 @@ are still unresolved CDK tokens (they are only known at deploy time).
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
-from aws_cdk import Token
+from aws_cdk import Duration, Stack, Token
+from constructs import IConstruct
 
 from cdk_kp.contract import INPUT_FORMATS as INPUT_FORMATS
 from cdk_kp.contract import LANGUAGE_CODES as LANGUAGE_CODES
@@ -114,3 +117,187 @@ def check_tags(field: str, tags: Mapping[str, str]) -> None:
             raise ValueError(
                 f"{field} values must be at most 256 characters; got {len(value)} for {_shown(key)}"
             )
+
+
+# -- problems, collected: each function returns what is wrong (empty when nothing is) ---------
+
+
+def raise_problems(problems: Iterable[str]) -> None:
+    """Raise one ``ValueError`` listing every problem, if there is any."""
+    problems = list(problems)
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def _problem(check: Callable[[], None]) -> list[str]:
+    try:
+        check()
+    except ValueError as error:
+        return [str(error)]
+    return []
+
+
+def string_problems(field: str, value: object) -> list[str]:
+    """A prop that must be a string (possibly a token)."""
+    if isinstance(value, str):
+        return []
+    return [f"{field} must be a string; got {_shown(value)} ({type(value).__name__})"]
+
+
+def key_prefix_problems(field: str, value: object, max_length: int) -> list[str]:
+    """:func:`check_key_prefix`, and that ``value`` is a string at all."""
+    if not isinstance(value, str):
+        return [f"{field} must be a string key prefix ('' for the whole bucket); got {value!r}"]
+    return _problem(lambda: check_key_prefix(field, value, max_length))
+
+
+def choice_problems(field: str, value: object, allowed: Iterable[str]) -> list[str]:
+    if not isinstance(value, str):
+        return [f"{field} must be one of {', '.join(allowed)}; got {value!r}"]
+    return _problem(lambda: check_choice(field, value, allowed))
+
+
+def whole_duration_problems(
+    field: str, value: object, unit: str, *, minimum: int = 1, maximum: int | None = None
+) -> list[str]:
+    """A ``Duration`` that is a whole number of ``unit`` ("seconds" or "days"), at least
+    ``minimum``, at most ``maximum``."""
+    if not isinstance(value, Duration):
+        return [f"{field} must be an aws_cdk.Duration; got {value!r} ({type(value).__name__})"]
+    amount = (
+        value.to_seconds(integral=False) if unit == "seconds" else value.to_days(integral=False)
+    )
+    shown = value.to_human_string()
+    if amount != int(amount):
+        return [f"{field} must be a whole number of {unit}; got {shown} ({amount:g} {unit})"]
+    if amount < minimum:
+        return [f"{field} must be at least {minimum} {unit.rstrip('s')}; got {shown}"]
+    if maximum is not None and amount > maximum:
+        return [f"{field} must be at most {maximum:,} {unit}; got {shown} ({amount:,.0f} {unit})"]
+    return []
+
+
+def struct_problems(field: str, value: object, struct: type, name: str) -> list[str]:
+    """A jsii struct (``BucketProps``, ``SubnetSelection``) or ``None``."""
+    if value is None or isinstance(value, struct):
+        return []
+    hint = f" (for a dict d, pass {name}(**d))" if isinstance(value, dict) else ""
+    return [f"{field} must be an {name}{hint}; got {_shown(value)}"]
+
+
+# -- resources given to the constructs ----------------------------------------------------------
+
+
+def _literal(value: str) -> str | None:
+    """``value`` unless it is (or contains) an unresolved token."""
+    return None if Token.is_unresolved(value) else value
+
+
+def _region_problem(field: str, what: str, region: str | None, scope: IConstruct) -> list[str]:
+    stack_region = _literal(Stack.of(scope).region)
+    if region is None or stack_region is None or _literal(region) is None or region == stack_region:
+        return []
+    return [
+        f"{field} must be in the stack's Region {stack_region} (Comprehend reads and writes S3 "
+        f"and uses keys in its own Region); got {what} in {region}"
+    ]
+
+
+def key_problems(field: str, key: object, scope: IConstruct) -> list[str]:
+    """A KMS key the job, the buckets and the logs can use: a key (IAM grants on keys match key
+    ARNs, never aliases), symmetric (Comprehend's ``KmsKeyId`` and SSE-KMS take only those), in
+    the stack's Region. Values still unresolved at synth time are taken as they are."""
+    from aws_cdk import aws_kms as kms
+
+    if key is None:
+        return []
+    if not hasattr(key, "key_arn"):
+        return [f"{field} must be an aws_kms.IKey; got {_shown(key)}"]
+    key = cast("kms.IKey", key)
+    if hasattr(key, "alias_name"):
+        literal = _literal(key.alias_name)
+        name = repr(literal) if literal else f"the alias {key.node.path} (an aws_kms.Alias)"
+        return [
+            f"{field} must be a key, not an alias (IAM grants on a KMS key match its key ARN, "
+            f"never an alias); got {name}"
+        ]
+    arn = _literal(key.key_arn)
+    if arn is not None and ":alias/" in arn:
+        return [
+            f"{field} must be a key ARN, not an alias ARN (IAM grants on a KMS key match its key "
+            f"ARN, never an alias); got {arn}"
+        ]
+    if isinstance(key, kms.Key):
+        spec = key.node.default_child
+        assert isinstance(spec, kms.CfnKey)
+        if spec.key_spec not in (None, "SYMMETRIC_DEFAULT"):
+            return [
+                f"{field} must be a symmetric encryption key (SYMMETRIC_DEFAULT), which is all "
+                f"Comprehend and SSE-KMS use; got {key.node.path} with key_spec {spec.key_spec}"
+            ]
+    return _region_problem(field, f"key {arn or key.node.path}", key.env.region, scope)
+
+
+def bucket_problems(field: str, bucket: object, scope: IConstruct) -> list[str]:
+    """A bucket in the stack's Region (a job reads and writes S3 in its own Region)."""
+    from aws_cdk import aws_s3 as s3
+
+    if bucket is None:
+        return []
+    if not hasattr(bucket, "bucket_arn"):
+        return [f"{field} must be an aws_s3.IBucket; got {_shown(bucket)}"]
+    bucket = cast("s3.IBucket", bucket)
+    name = _literal(bucket.bucket_name) or bucket.node.path
+    return _region_problem(field, f"bucket {name}", bucket.env.region, scope)
+
+
+#: ``DataAccessRoleArn`` in StartKeyPhrasesDetectionJob (botocore's Comprehend model).
+ROLE_ARN_PATTERN = re.compile(r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$")
+
+
+def role_problems(field: str, role: object, scope: IConstruct) -> list[str]:
+    """A role Comprehend can be passed: an IAM role ARN of the stack's account and partition
+    (a role cannot be passed to a service in another account)."""
+    from aws_cdk import aws_iam as iam
+
+    if role is None:
+        return []
+    if not hasattr(role, "role_arn"):
+        return [f"{field} must be an aws_iam.IRole; got {_shown(role)}"]
+    role = cast("iam.IRole", role)
+    arn = _literal(role.role_arn)
+    if arn is None:
+        return []
+    if not ROLE_ARN_PATTERN.match(arn):
+        return [f"{field} must be an IAM role ARN ({ROLE_ARN_PATTERN.pattern}); got {arn}"]
+    stack = Stack.of(scope)
+    partition, account = arn.split(":")[1], arn.split(":")[4]
+    stack_account, stack_partition = _literal(stack.account), _literal(stack.partition)
+    if stack_account is not None and account != stack_account:
+        return [
+            f"{field} must be a role of the stack's account {stack_account} (IAM does not pass a "
+            f"role to a service in another account); got {arn}"
+        ]
+    if stack_partition is not None and partition != stack_partition:
+        return [f"{field} must be a role of the {stack_partition} partition; got {arn}"]
+    return []
+
+
+def job_name_prefix_problems(field: str, value: object) -> list[str]:
+    if not isinstance(value, str):
+        return string_problems(field, value)
+    return _problem(lambda: check_job_name_prefix(field, value))
+
+
+def tags_problems(field: str, tags: Mapping[str, str]) -> list[str]:
+    return _problem(lambda: check_tags(field, tags))
+
+
+def struct_shown(name: str, values: Mapping[str, object]) -> str:
+    """``SubnetSelection(subnet_type=PRIVATE_ISOLATED)``: a struct as its values read."""
+
+    def shown(value: object) -> str:
+        enum_name = getattr(value, "name", None)
+        return enum_name if isinstance(enum_name, str) else repr(value)
+
+    return f"{name}({', '.join(f'{k}={shown(v)}' for k, v in values.items())})"

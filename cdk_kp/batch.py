@@ -13,6 +13,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
 
 from cdk_kp._endpoints import via_service
+from cdk_kp._validation import raise_problems
 from cdk_kp.compliance import (
     BATCH_NO_RESOURCE_LEVEL,
     BATCH_OBJECTS,
@@ -118,6 +119,63 @@ def _execution_arn(scope: IConstruct, resource_name: str) -> str:
     )
 
 
+#: What the batch reads of the pipeline it runs.
+PIPELINE_ATTRIBUTES = (
+    "state_machine",
+    "input_bucket",
+    "input_prefix",
+    "output_bucket",
+    "output_prefix",
+    "language_code",
+    "input_format",
+    "job_name_prefix",
+    "encryption_key",
+)
+
+
+def batch_problems(
+    *,
+    pipeline: object,
+    max_concurrency: object,
+    tolerated_failure_percentage: object,
+    tolerated_failure_count: object,
+) -> list[str]:
+    """Everything wrong with a batch's props, each naming the field and the value."""
+    problems = []
+    missing = [name for name in PIPELINE_ATTRIBUTES if not hasattr(pipeline, name)]
+    if missing:
+        problems.append(
+            "pipeline must be a KeyPhrasesPipeline (the batch runs its state machine, reads its "
+            f"buckets and prefixes); got a {type(pipeline).__name__}, which has no "
+            f"{', '.join(missing)}"
+        )
+    if (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or not 1 <= max_concurrency <= MAX_BATCH_CONCURRENCY
+    ):
+        problems.append(
+            f"max_concurrency must be an integer from 1 to {MAX_BATCH_CONCURRENCY}; "
+            f"got {max_concurrency!r}"
+        )
+    percentage = tolerated_failure_percentage
+    if (
+        isinstance(percentage, bool)
+        or not isinstance(percentage, int | float)
+        or not math.isfinite(percentage)
+        or not 0 <= percentage <= 100
+    ):
+        problems.append(
+            f"tolerated_failure_percentage must be a number from 0 to 100; got {percentage!r}"
+        )
+    count = tolerated_failure_count
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        problems.append(
+            f"tolerated_failure_count must be a non-negative integer or None; got {count!r}"
+        )
+    return problems
+
+
 class KeyPhrasesBatch(ExecutionMetrics, Construct):
     """Run a :class:`~cdk_kp.pipeline.KeyPhrasesPipeline` over many input prefixes in one
     execution, through a Distributed Map whose items are the pipeline's own executions.
@@ -179,34 +237,14 @@ class KeyPhrasesBatch(ExecutionMetrics, Construct):
         :param log_retention: how long execution logs are kept. Default: one year.
         :param state_machine_name: the batch state machine's name. Default: generated.
         """
-        if (
-            isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
-            or not 1 <= max_concurrency <= MAX_BATCH_CONCURRENCY
-        ):
-            raise ValueError(
-                f"max_concurrency must be an integer from 1 to {MAX_BATCH_CONCURRENCY}; "
-                f"got {max_concurrency!r}"
+        raise_problems(
+            batch_problems(
+                pipeline=pipeline,
+                max_concurrency=max_concurrency,
+                tolerated_failure_percentage=tolerated_failure_percentage,
+                tolerated_failure_count=tolerated_failure_count,
             )
-        if (
-            isinstance(tolerated_failure_percentage, bool)
-            or not isinstance(tolerated_failure_percentage, int | float)
-            or not math.isfinite(tolerated_failure_percentage)
-            or not 0 <= tolerated_failure_percentage <= 100
-        ):
-            raise ValueError(
-                "tolerated_failure_percentage must be a number from 0 to 100; "
-                f"got {tolerated_failure_percentage!r}"
-            )
-        if tolerated_failure_count is not None and (
-            isinstance(tolerated_failure_count, bool)
-            or not isinstance(tolerated_failure_count, int)
-            or tolerated_failure_count < 0
-        ):
-            raise ValueError(
-                "tolerated_failure_count must be a non-negative integer or None; "
-                f"got {tolerated_failure_count!r}"
-            )
+        )
         super().__init__(scope, construct_id)
         # CDK renders ResultWriterV2 only under this feature flag (on in new apps' cdk.json);
         # without it the Map would write no results and its output would not be the pointer

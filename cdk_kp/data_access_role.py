@@ -10,7 +10,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from cdk_kp._endpoints import via_service
-from cdk_kp._validation import INPUT_PREFIX_MAX_LENGTH, OUTPUT_PREFIX_MAX_LENGTH, check_key_prefix
+from cdk_kp._validation import (
+    INPUT_PREFIX_MAX_LENGTH,
+    OUTPUT_PREFIX_MAX_LENGTH,
+    bucket_problems,
+    key_prefix_problems,
+    key_problems,
+    raise_problems,
+)
 from cdk_kp.compliance import (
     DEFAULT_POLICY,
     INPUT_OBJECTS,
@@ -254,8 +261,16 @@ class KeyPhrasesDataAccessRole(iam.Role):
         network: JobNetwork | None = None,
         description: str | None = None,
     ) -> None:
-        check_key_prefix("input_prefix", input_prefix, INPUT_PREFIX_MAX_LENGTH)
-        check_key_prefix("output_prefix", output_prefix, OUTPUT_PREFIX_MAX_LENGTH)
+        raise_problems(
+            [
+                *bucket_problems("input_bucket", input_bucket, scope),
+                *bucket_problems("output_bucket", output_bucket, scope),
+                *key_prefix_problems("input_prefix", input_prefix, INPUT_PREFIX_MAX_LENGTH),
+                *key_prefix_problems("output_prefix", output_prefix, OUTPUT_PREFIX_MAX_LENGTH),
+                *key_problems("encryption_key", encryption_key, scope),
+                *key_problems("volume_encryption_key", volume_encryption_key, scope),
+            ]
+        )
         super().__init__(
             scope,
             construct_id,

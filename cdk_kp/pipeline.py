@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -14,7 +14,23 @@ from constructs import Construct
 
 from cdk_kp._endpoints import regional_service_principal, via_service
 from cdk_kp._structs import struct_values
-from cdk_kp._validation import prefixes_overlap
+from cdk_kp._validation import (
+    INPUT_FORMATS,
+    INPUT_PREFIX_MAX_LENGTH,
+    LANGUAGE_CODES,
+    OUTPUT_PREFIX_MAX_LENGTH,
+    bucket_problems,
+    choice_problems,
+    key_prefix_problems,
+    key_problems,
+    prefixes_overlap,
+    raise_problems,
+    role_problems,
+    string_problems,
+    struct_problems,
+    struct_shown,
+    whole_duration_problems,
+)
 from cdk_kp.buckets import create_data_bucket, create_log_bucket
 from cdk_kp.compliance import (
     DEFAULT_POLICY,
@@ -29,7 +45,13 @@ from cdk_kp.data_access_role import (
     grant_data_access,
     s3_keys,
 )
-from cdk_kp.network import JobNetwork, check_s3_reachable, create_job_security_group
+from cdk_kp.network import (
+    MAX_SECURITY_GROUPS,
+    MAX_SUBNETS,
+    JobNetwork,
+    check_s3_reachable,
+    create_job_security_group,
+)
 from cdk_kp.schedule import MAX_EXECUTION_SECONDS, PollSchedule
 from cdk_kp.workflow import MAX_RETRY_SECONDS, KeyPhrasesWorkflow
 
@@ -163,6 +185,110 @@ class ExecutionMetrics:
         return self.state_machine.metric_time(period=period, statistic=statistic)
 
 
+def pipeline_problems(scope: Construct, **props: Any) -> list[str]:
+    """Everything wrong with a pipeline's props, each naming the field and the value, before
+    anything is built."""
+    problems: list[str] = []
+    for side in ("input", "output"):
+        bucket, bucket_props = props[f"{side}_bucket"], props[f"{side}_bucket_props"]
+        if bucket is not None and bucket_props is not None:
+            problems.append(f"give {side}_bucket or {side}_bucket_props, not both")
+        problems += bucket_problems(f"{side}_bucket", bucket, scope)
+        problems += struct_problems(
+            f"{side}_bucket_props", bucket_props, s3.BucketProps, "aws_s3.BucketProps"
+        )
+        limit = INPUT_PREFIX_MAX_LENGTH if side == "input" else OUTPUT_PREFIX_MAX_LENGTH
+        problems += key_prefix_problems(f"{side}_prefix", props[f"{side}_prefix"], limit)
+    problems += role_problems("data_access_role", props["data_access_role"], scope)
+    problems += choice_problems("language_code", props["language_code"], LANGUAGE_CODES)
+    problems += choice_problems("input_format", props["input_format"], INPUT_FORMATS)
+    problems += string_problems("job_name_prefix", props["job_name_prefix"])
+    problems += key_problems("encryption_key", props["encryption_key"], scope)
+    problems += key_problems("volume_encryption_key", props["volume_encryption_key"], scope)
+    problems += whole_duration_problems(
+        "noncurrent_version_expiration",
+        props["noncurrent_version_expiration"] or Duration.days(1),
+        "days",
+    )
+    problems += _timeout_problems(props["execution_timeout"], props["poll_schedule"])
+    problems += _network_problems(props["vpc"], props["vpc_subnets"], props["security_groups"])
+    if not problems and _share_a_prefix(props):
+        problems.append(
+            "input_prefix and output_prefix must not overlap when input and output share a "
+            "bucket (results would be read back as input); got "
+            f"input_prefix={props['input_prefix']!r}, output_prefix={props['output_prefix']!r}"
+        )
+    return problems
+
+
+def _timeout_problems(timeout: object, schedule: object) -> list[str]:
+    if not isinstance(schedule, PollSchedule):
+        return [f"poll_schedule must be a PollSchedule; got {schedule!r}"]
+    problems = whole_duration_problems(
+        "execution_timeout", timeout, "seconds", maximum=MAX_EXECUTION_SECONDS
+    )
+    budget = schedule.timeout_seconds
+    if not problems and isinstance(timeout, Duration) and timeout.to_seconds() <= budget:
+        problems.append(
+            f"execution_timeout must be longer than poll_schedule.timeout ({budget} s) so the "
+            f"workflow can stop the job before the execution ends; got {timeout.to_seconds()} s"
+        )
+    return problems
+
+
+def _network_problems(vpc: object, subnets: object, groups: object) -> list[str]:
+    if vpc is None:
+        if subnets is not None or groups is not None:
+            return ["vpc_subnets and security_groups need a vpc"]
+        return []
+    from aws_cdk import aws_ec2
+
+    problems = struct_problems(
+        "vpc_subnets", subnets, aws_ec2.SubnetSelection, "aws_ec2.SubnetSelection"
+    )
+    if problems:
+        return problems
+    selection = struct_values(subnets)
+    try:
+        chosen = cast("ec2.IVpc", vpc).select_subnets(**selection).subnets
+    except Exception as error:  # CDK's own message says what the VPC has
+        reason = str(error).split(": ", 1)[-1]
+        return [
+            "vpc_subnets must select subnets the VPC has; got "
+            f"{struct_shown('SubnetSelection', selection)}: {reason}"
+        ]
+    if not 1 <= len(chosen) <= MAX_SUBNETS:
+        shown = (
+            struct_shown("SubnetSelection", selection)
+            if selection
+            else "the default (the VPC's private subnets)"
+        )
+        return [
+            f"vpc_subnets must select 1 to {MAX_SUBNETS} subnets (Comprehend's VpcConfig); "
+            f"got {len(chosen)} from {shown}"
+        ]
+    if (
+        groups is not None
+        and not 1 <= len(list(cast("Sequence[object]", groups))) <= MAX_SECURITY_GROUPS
+    ):
+        return [
+            f"security_groups must number 1 to {MAX_SECURITY_GROUPS} (Comprehend's VpcConfig); "
+            f"got {len(list(cast('Sequence[object]', groups)))}"
+        ]
+    return []
+
+
+def _share_a_prefix(props: dict[str, Any]) -> bool:
+    """Input and output are one given bucket, and one prefix contains the other."""
+    given, taken = props["input_bucket"], props["output_bucket"]
+    return (
+        given is not None
+        and taken is not None
+        and given.bucket_name == taken.bucket_name
+        and prefixes_overlap(props["input_prefix"], props["output_prefix"])
+    )
+
+
 class KeyPhrasesPipeline(ExecutionMetrics, Construct):
     """An Amazon Comprehend key phrase pipeline: buckets, data-access role and workflow.
 
@@ -252,53 +378,33 @@ class KeyPhrasesPipeline(ExecutionMetrics, Construct):
             7 days).
         """
         super().__init__(scope, construct_id)
-        problems = []
-        if input_bucket is not None and input_bucket_props is not None:
-            problems.append("give input_bucket or input_bucket_props, not both")
-        if output_bucket is not None and output_bucket_props is not None:
-            problems.append("give output_bucket or output_bucket_props, not both")
-        for name, key in (
-            ("encryption_key", encryption_key),
-            ("volume_encryption_key", volume_encryption_key),
-        ):
-            if key is not None and hasattr(key, "alias_name"):
-                # IAM matches KMS permissions by key ARN, never by alias.
-                problems.append(
-                    f"{name} must be a key, not an alias (IAM grants on a KMS key match its key "
-                    f"ARN, never an alias); got alias {key.alias_name!r}"
-                )
-        if vpc is None and (vpc_subnets is not None or security_groups is not None):
-            problems.append("vpc_subnets and security_groups need a vpc")
-        if problems:
-            raise ValueError("; ".join(problems))
-        # Prefixes, language, format and job-name prefix are checked by the role and the
-        # workflow; what only the pipeline knows is checked here.
-        if (
-            input_bucket is not None
-            and output_bucket is not None
-            and input_bucket.bucket_name == output_bucket.bucket_name
-            and prefixes_overlap(input_prefix, output_prefix)
-        ):
-            raise ValueError(
-                "input_prefix and output_prefix must not overlap when input and output share a "
-                f"bucket (results would be read back as input); got input_prefix={input_prefix!r}, "
-                f"output_prefix={output_prefix!r}"
-            )
         self.poll_schedule = poll_schedule or PollSchedule()
-        budget = self.poll_schedule.timeout_seconds
         if execution_timeout is None:
             execution_timeout = Duration.seconds(default_execution_timeout(self.poll_schedule))
-        timeout_seconds = execution_timeout.to_seconds()
-        if timeout_seconds <= budget:
-            raise ValueError(
-                f"execution_timeout must be longer than poll_schedule.timeout ({budget} s) so the "
-                f"workflow can stop the job before the execution ends; got {timeout_seconds} s"
+        raise_problems(
+            pipeline_problems(
+                self,
+                input_bucket=input_bucket,
+                input_bucket_props=input_bucket_props,
+                input_prefix=input_prefix,
+                output_bucket=output_bucket,
+                output_bucket_props=output_bucket_props,
+                output_prefix=output_prefix,
+                data_access_role=data_access_role,
+                language_code=language_code,
+                input_format=input_format,
+                job_name_prefix=job_name_prefix,
+                poll_schedule=self.poll_schedule,
+                execution_timeout=execution_timeout,
+                encryption_key=encryption_key,
+                volume_encryption_key=volume_encryption_key,
+                vpc=vpc,
+                vpc_subnets=vpc_subnets,
+                security_groups=security_groups,
+                job_tags=job_tags,
+                noncurrent_version_expiration=noncurrent_version_expiration,
             )
-        if timeout_seconds > MAX_EXECUTION_SECONDS:
-            raise ValueError(
-                f"execution_timeout must be at most {MAX_EXECUTION_SECONDS} s (one year); "
-                f"got {timeout_seconds} s"
-            )
+        )
 
         #: The bucket receiving server access logs of the created buckets (``None`` when the
         #: library created no bucket).

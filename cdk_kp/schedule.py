@@ -8,6 +8,8 @@ from functools import cached_property
 
 from aws_cdk import Duration
 
+from cdk_kp._validation import raise_problems
+
 #: Step Functions Standard: at most 25,000 events in one execution's history.
 HISTORY_EVENT_LIMIT = 25_000
 #: Events one poll adds: Wait entered/exited, Task entered/scheduled/started/succeeded/exited,
@@ -23,11 +25,13 @@ MAX_POLLS = (HISTORY_EVENT_LIMIT - RESERVED_EVENTS) // EVENTS_PER_POLL
 MAX_EXECUTION_SECONDS = 365 * 24 * 3600
 
 
-def _whole_seconds(name: str, value: Duration) -> int:
+def _whole_seconds(name: str, value: object) -> list[str]:
+    if not isinstance(value, Duration):
+        return [f"{name} must be an aws_cdk.Duration; got {value!r} ({type(value).__name__})"]
     seconds = value.to_seconds(integral=False)
     if seconds != int(seconds) or seconds <= 0:
-        raise ValueError(f"{name} must be a positive whole number of seconds; got {seconds} s")
-    return int(seconds)
+        return [f"{name} must be a positive whole number of seconds; got {seconds:g} s"]
+    return []
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,25 +59,35 @@ class PollSchedule:
     timeout: Duration = field(default_factory=lambda: Duration.hours(24))
 
     def __post_init__(self) -> None:
-        initial = _whole_seconds("initial_interval", self.initial_interval)
-        maximum = _whole_seconds("max_interval", self.max_interval)
-        budget = _whole_seconds("timeout", self.timeout)
-        if not math.isfinite(self.backoff_rate) or self.backoff_rate < 1:
-            raise ValueError(f"backoff_rate must be at least 1; got {self.backoff_rate!r}")
+        rate = self.backoff_rate
+        problems = [
+            *_whole_seconds("initial_interval", self.initial_interval),
+            *_whole_seconds("max_interval", self.max_interval),
+            *_whole_seconds("timeout", self.timeout),
+        ]
+        if isinstance(rate, bool) or not isinstance(rate, int | float):
+            problems.append(f"backoff_rate must be a number, at least 1; got {rate!r}")
+        elif not math.isfinite(rate) or rate < 1:
+            problems.append(f"backoff_rate must be at least 1; got {rate!r}")
+        raise_problems(problems)
+        initial = int(self.initial_interval.to_seconds())
+        maximum = int(self.max_interval.to_seconds())
+        budget = int(self.timeout.to_seconds())
         if initial > maximum:
-            raise ValueError(
+            problems.append(
                 "initial_interval must not be longer than max_interval; "
                 f"got {initial} s > {maximum} s"
             )
         if budget < initial:
-            raise ValueError(
+            problems.append(
                 f"timeout must be at least initial_interval ({initial} s); got {budget} s"
             )
         if budget > MAX_EXECUTION_SECONDS // 2:
-            raise ValueError(
+            problems.append(
                 f"timeout must be at most {MAX_EXECUTION_SECONDS // 2} s (half the one-year "
                 f"limit of a Standard execution); got {budget} s"
             )
+        raise_problems(problems)
         polls = len(self.waits)
         if polls > MAX_POLLS:
             raise ValueError(

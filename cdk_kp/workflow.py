@@ -12,15 +12,20 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from cdk_kp._endpoints import warn_unless_comprehend_offered
 from cdk_kp._validation import (
     INPUT_FORMATS,
     INPUT_PREFIX_MAX_LENGTH,
     LANGUAGE_CODES,
     OUTPUT_PREFIX_MAX_LENGTH,
-    check_choice,
-    check_job_name_prefix,
-    check_key_prefix,
-    check_tags,
+    bucket_problems,
+    choice_problems,
+    job_name_prefix_problems,
+    key_prefix_problems,
+    key_problems,
+    raise_problems,
+    role_problems,
+    tags_problems,
 )
 from cdk_kp.compliance import JOB_ARNS, acknowledge_wildcard
 from cdk_kp.contract import (  # the error names a caller can catch
@@ -217,14 +222,24 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
         network: JobNetwork | None = None,
         job_tags: Mapping[str, str] | None = None,
     ) -> None:
-        check_key_prefix("input_prefix", input_prefix, INPUT_PREFIX_MAX_LENGTH)
-        check_key_prefix("output_prefix", output_prefix, OUTPUT_PREFIX_MAX_LENGTH)
-        check_choice("language_code", language_code, LANGUAGE_CODES)
-        check_choice("input_format", input_format, INPUT_FORMATS)
-        check_job_name_prefix("job_name_prefix", job_name_prefix)
         job_tags = dict(sorted((job_tags or {}).items()))
-        check_tags("job_tags", job_tags)
+        raise_problems(
+            [
+                *bucket_problems("input_bucket", input_bucket, scope),
+                *bucket_problems("output_bucket", output_bucket, scope),
+                *role_problems("data_access_role", data_access_role, scope),
+                *key_prefix_problems("input_prefix", input_prefix, INPUT_PREFIX_MAX_LENGTH),
+                *key_prefix_problems("output_prefix", output_prefix, OUTPUT_PREFIX_MAX_LENGTH),
+                *choice_problems("language_code", language_code, LANGUAGE_CODES),
+                *choice_problems("input_format", input_format, INPUT_FORMATS),
+                *job_name_prefix_problems("job_name_prefix", job_name_prefix),
+                *tags_problems("job_tags", job_tags),
+                *key_problems("output_encryption_key", output_encryption_key, scope),
+                *key_problems("volume_encryption_key", volume_encryption_key, scope),
+            ]
+        )
         super().__init__(scope, construct_id)
+        warn_unless_comprehend_offered(self)
 
         self.poll_schedule = poll_schedule or PollSchedule()
         waits = list(self.poll_schedule.waits)

@@ -513,9 +513,14 @@ def test_no_network_permissions_without_a_vpc(templates):
 @pytest.mark.parametrize(
     ("subnets", "groups", "message"),
     [
-        (17, 1, r"the job's subnets must number 1 to 16 \(Comprehend's VpcConfig\); got 17"),
-        (2, 6, r"the job's security_groups must number 1 to 5 .*; got 6"),
-        (2, 0, r"the job's security_groups must number 1 to 5 .*; got 0"),
+        (
+            17,
+            1,
+            r"vpc_subnets must select 1 to 16 subnets \(Comprehend's VpcConfig\); got 17 from "
+            r"the default \(the VPC's private subnets\)",
+        ),
+        (2, 6, r"security_groups must number 1 to 5 .*; got 6"),
+        (2, 0, r"security_groups must number 1 to 5 .*; got 0"),
     ],
 )
 def test_vpc_config_limits_are_checked_at_synth(subnets, groups, message):
