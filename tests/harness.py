@@ -7,6 +7,10 @@ What moto does not do as AWS does is bridged here, explicitly, each with the rea
   resolves ``$name`` / ``$name.path`` in JSONPath states to the variable's value (see the
   Step Functions guide, "Passing data between states with variables"). :func:`_read_variable`
   implements exactly that and nothing else.
+* JSONata. moto 5.2.5 evaluates JSONata through a Java bridge that is not installed (its
+  evaluator is ``None``), and declares Step Functions' ``$hash`` and ``$uuid`` as stubs. The
+  bridge evaluates with jsonata-python (a port of the jsonata-java library moto's bridge would
+  call) and gives ``$hash`` and ``$uuid`` their documented behaviour.
 * Time. Wait states and retry intervals really sleep in moto. A :class:`VirtualClock` records
   each wait and retry delay and advances virtual time instead, so a 24-hour job runs in a
   second. The definition is not changed.
@@ -87,6 +91,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
+import hashlib
 import importlib
 import io
 import json
@@ -102,6 +107,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import jsonata
 from moto import mock_aws
 from moto.comprehend.models import ComprehendBackend, ComprehendJob
 from moto.comprehend.responses import ComprehendResponse
@@ -124,6 +130,9 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
     StringVariableSample,
 )
+from moto.stepfunctions.parser.asl.component.intrinsic.jsonata import (
+    _DECLARATION_BY_VARIABLE_REFERENCE as JSONATA_FUNCTIONS,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
     distributed_item_processor_worker as map_worker,
 )
@@ -141,6 +150,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramError
+from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 from moto.stepfunctions.parser.asl.utils.json_path import extract_json
 
 from .service_model import comprehend, request_errors
@@ -152,10 +162,15 @@ BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 _VARIABLE_REFERENCE = re.compile(r"^\$(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<path>(\.|\[).*)?$")
 
 
+_ORIGINAL_VARIABLE_READ = StringVariableSample._eval_body
+
+
 def _read_variable(self: StringVariableSample, env: Environment) -> None:
-    """AWS's JSONPath variable read: ``$name`` or ``$name.path``, nothing more."""
+    """AWS's JSONPath variable read: ``$name`` or ``$name.path``, nothing more. (A JSONata
+    state's read goes through moto's JSONata path, bridged by :func:`_evaluate_jsonata`.)"""
     if self.query_language_mode != QueryLanguageMode.JSONPath:
-        raise NotImplementedError("JSONata cannot run here; the workflow is JSONPath only")
+        _ORIGINAL_VARIABLE_READ(self, env)
+        return
     match = _VARIABLE_REFERENCE.match(self.expression)
     if match is None:
         raise ValueError(f"not a variable reference: {self.expression!r}")
@@ -163,6 +178,26 @@ def _read_variable(self: StringVariableSample, env: Environment) -> None:
     if match["path"]:
         value = extract_json("$" + match["path"], value)
     env.stack.append(copy.deepcopy(value))
+
+
+#: Step Functions' JSONata functions that moto declares as stubs ("currently not supported").
+_STUBBED_FUNCTIONS = ("$hash", "$uuid")
+
+
+def _evaluate_jsonata(expression: str) -> Any:
+    """A JSONata expression as AWS evaluates it, with the JSONata library moto's Java bridge
+    wraps (dashjoin's jsonata-java) in its Python port, jsonata-python; Step Functions'
+    ``$hash(value, algorithm)`` and ``$uuid()`` as native functions ("JSONata functions provided
+    by Step Functions" in the Step Functions guide)."""
+    compiled = jsonata.Jsonata(expression)
+    compiled.register_lambda(
+        "hash",
+        lambda value, algorithm: hashlib.new(
+            str(algorithm).replace("-", "").lower(), str(value).encode()
+        ).hexdigest(),
+    )
+    compiled.register_lambda("uuid", lambda: str(uuid.uuid4()))
+    return compiled.evaluate(None)
 
 
 class VirtualClock:
@@ -866,6 +901,7 @@ def local_aws(
         ),
         (_RESULT_WRITER, "_handle_put_object", staticmethod(write_results)),
     ]
+    stubs = {name: JSONATA_FUNCTIONS.pop(name) for name in _STUBBED_FUNCTIONS}
     error_prefixes = state_task_service_aws_sdk._SERVICE_ERROR_NAMES
     saved_prefix = error_prefixes.get("comprehend")
     saved_time = getattr(retrier_decl, "time")  # noqa: B009 - moto does not export it
@@ -877,6 +913,7 @@ def local_aws(
             for owner, attr, replacement in patches:
                 setattr(owner, attr, replacement)
             error_prefixes["comprehend"] = "Comprehend"
+            moto_jsonata._eval_jsonata = _evaluate_jsonata
             local = LocalAws(template, region=region)
             setattr(retrier_decl, "time", _RetryTime(local))  # noqa: B010
             local.deploy(stack_name)
@@ -892,6 +929,8 @@ def local_aws(
                 error_prefixes["comprehend"] = saved_prefix
             for owner, attr, original in saved:
                 setattr(owner, attr, original)
+            moto_jsonata._eval_jsonata = None
+            JSONATA_FUNCTIONS.update(stubs)
 
 
 def _pascal_case(value: Any) -> Any:

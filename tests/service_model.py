@@ -153,6 +153,8 @@ def _parameters_errors(shape: Shape, parameters: dict[str, Any], path: str) -> l
             if not isinstance(value, str) or not value.startswith(("$", "States.")):
                 errors.append(f"{path}.{key}: {value!r} is neither a path nor an intrinsic")
             continue
+        if isinstance(value, str) and value.startswith("{%") and value.endswith("%}"):
+            continue  # a JSONata expression (in Arguments): its value exists only at run time
         if member.type_name == "structure":
             if not isinstance(value, dict):
                 errors.append(f"{path}.{name}: expected an object, got {value!r}")

@@ -96,7 +96,16 @@ def test_cfn_lint_finds_nothing(variant):
         json.dumps(inlined(template)),
         config=ManualArgs(ignore_checks=sorted(IGNORED_CFN_LINT), regions=["us-east-1"]),
     )
-    assert [str(m) for m in matches] == [], name
+    assert [str(m) for m in matches if not _jsonata_in_jsonpath(m)] == [], name
+
+
+def _jsonata_in_jsonpath(match: Any) -> bool:
+    """cfn-lint 1.58 checks every state against the state machine's top-level query language
+    and ignores a state's own ``QueryLanguage``: in a JSONPath state machine, a JSONata state's
+    expression in a number field (``Seconds``) is reported as not a number. The Step Functions
+    guide allows JSONata states in a JSONPath state machine, and asl-validator (above) accepts
+    them; only this report is set aside."""
+    return match.rule.id == "E3601" and str(match.message).startswith("'{%")
 
 
 def test_cfn_lint_reads_the_inlined_definition():
@@ -121,7 +130,8 @@ def test_sdk_parameters_match_the_service_model(variant):
             count += 1
             operation = operation_for(state["Resource"])
             errors += [
-                f"{state_name}: {e}" for e in parameters_errors(operation, state["Parameters"])
+                f"{state_name}: {e}"
+                for e in parameters_errors(operation, state.get("Parameters") or state["Arguments"])
             ]
     assert count >= 4, name
     assert errors == [], name

@@ -51,6 +51,41 @@ def own_state_machine() -> cdk.Stack:
     return stack
 
 
+def jsonata_state_machine(*, top_level: sfn.QueryLanguage = sfn.QueryLanguage.JSONATA) -> cdk.Stack:
+    """The fragment's JSONata rendition between two states of one's own, in a JSONata state
+    machine (or, with ``top_level`` JSONPath, in a JSONPath one)."""
+    stack = cdk.Stack(new_app(), "JsonataComposed")
+    docs = s3.Bucket(stack, "Docs")
+    results = s3.Bucket(stack, "Results")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("comprehend.amazonaws.com"))
+    key_phrases = KeyPhrasesWorkflow(
+        stack,
+        "KeyPhrases",
+        input_bucket=docs,
+        output_bucket=results,
+        data_access_role=role,
+        input_prefix="inbox/",
+        language_code="es",
+        query_language=sfn.QueryLanguage.JSONATA,
+    )
+    prepare = sfn.Pass.jsonata(
+        stack, "Prepare", outputs={"inputPrefix": "{% $states.input.batch %}"}
+    )
+    notify = sfn.Pass.jsonata(
+        stack,
+        "Notify",
+        outputs={"done": "{% $states.input.jobId %}", "results": "{% $states.input.outputS3Uri %}"},
+    )
+    machine = sfn.StateMachine(
+        stack,
+        "Mine",
+        query_language=top_level,
+        definition_body=sfn.DefinitionBody.from_chainable(prepare.next(key_phrases).next(notify)),
+    )
+    cdk.CfnOutput(stack, "Arn", value=machine.state_machine_arn)
+    return stack
+
+
 def two_fragments() -> cdk.Stack:
     """The fragment twice in one state machine, on two prefixes of one bucket."""
     stack = cdk.Stack(new_app(), "TwoJobs")
@@ -163,6 +198,10 @@ BUILDERS: dict[str, Callable[[], cdk.Stack]] = {
     "bundled": lambda: KeyPhrasesStack(new_app(), "KeyPhrasesStack"),
     "bring-your-own": lambda: ByoStack(new_app(), "ByoStack"),
     "own-state-machine": own_state_machine,
+    "own-jsonata-state-machine": jsonata_state_machine,
+    "jsonata-fragment-in-jsonpath": lambda: jsonata_state_machine(
+        top_level=sfn.QueryLanguage.JSON_PATH
+    ),
     "two-fragments": two_fragments,
     "short-schedule": short_schedule,
     "without-feature-flags": lambda: KeyPhrasesStack(new_app(context={}), "Legacy"),
