@@ -40,6 +40,11 @@ from cdk_kp.sharding import (
 
 #: Execution statuses after which nothing changes.
 FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+#: Job statuses of a job that is still running (a stop would act on it).
+ACTIVE_JOB_STATUSES = ("SUBMITTED", "IN_PROGRESS")
+#: The pipeline's Comprehend start call, as an execution's history names its task.
+_START_RESOURCE_TYPE = "aws-sdk:comprehend"
+_START_RESOURCE = "startKeyPhrasesDetectionJob"
 
 
 class KeyPhrasesError(Exception):
@@ -189,6 +194,37 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class JobState:
+    """A key phrase job an execution started, as it stands now: ``status`` is the job's
+    (``None`` when it could not be read, ``problem`` then says why)."""
+
+    job_id: str
+    status: str | None
+    problem: str | None = None
+
+    @property
+    def may_be_running(self) -> bool:
+        """Whether the job is, or may be, still running (a stop would act on it)."""
+        return self.status is None or self.status in ACTIVE_JOB_STATUSES
+
+
+@dataclass(frozen=True)
+class ExecutionJobs:
+    """The key phrase jobs an execution started (:meth:`KeyPhrasesClient.execution_jobs`):
+    a pipeline execution's job, or every job of a batch (``batch_job_name`` is then the name
+    they all carry). ``jobs`` is empty when it started none."""
+
+    execution_arn: str
+    jobs: list[JobState]
+    batch_job_name: str | None = None
+
+    @property
+    def region(self) -> str:
+        """The Region the jobs run in: the execution's."""
+        return region_of(self.execution_arn)
+
+
+@dataclass(frozen=True)
 class KeyPhrase:
     text: str
     score: float
@@ -318,10 +354,46 @@ def check_batch_name(batch: str) -> None:
         )
 
 
+def new_batch_name() -> str:
+    """A new unique batch name: ``batch-<time>-<random>``."""
+    return f"batch-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
 def _batch_name(batch: str | None) -> str:
-    batch = batch or f"batch-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    batch = batch or new_batch_name()
     check_batch_name(batch)
     return batch
+
+
+def check_execution_arn(execution_arn: str) -> None:
+    """Raise unless ``execution_arn`` is shaped as a Step Functions execution ARN,
+    ``arn:<partition>:states:<region>:<account>:execution:<state machine>:<name>``."""
+    parts = execution_arn.split(":")
+    if (
+        len(parts) < 8
+        or parts[0] != "arn"
+        or parts[2] != "states"
+        or parts[5] != "execution"
+        or not all(parts[1:5])
+        or not all(parts[6:])
+    ):
+        raise InvalidInputError(
+            "not a Step Functions execution ARN (arn:<partition>:states:<region>:<account>:"
+            f"execution:<state machine>:<name>): {execution_arn!r}"
+        )
+
+
+def region_of(execution_arn: str) -> str:
+    """The Region of an execution (or state machine) ARN."""
+    return execution_arn.split(":")[3]
+
+
+def execution_arn_of(state_machine_arn: str, name: str) -> str:
+    """The ARN an execution named ``name`` of ``state_machine_arn`` has, or would have."""
+    head, found, machine = state_machine_arn.partition(":stateMachine:")
+    if not found or not machine:
+        raise InvalidInputError(f"not a Step Functions state machine ARN: {state_machine_arn!r}")
+    return f"{head}:execution:{machine}:{name}"
 
 
 def _unique_files(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
@@ -394,7 +466,11 @@ class KeyPhrasesClient:
             stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)
         except botocore.exceptions.ClientError as error:
             if "does not exist" in str(error):
-                raise StackNotFoundError(f"no stack named {stack_name!r}") from error
+                raise StackNotFoundError(
+                    f"no stack named {stack_name!r} {_where(session)} (the Region and account "
+                    "come from your AWS configuration: AWS_REGION or AWS_DEFAULT_REGION, "
+                    "AWS_PROFILE)"
+                ) from error
             raise
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks["Stacks"][0].get("Outputs", [])}
         missing = [key for key in contract.REQUIRED_OUTPUTS if key not in outputs]
@@ -417,10 +493,8 @@ class KeyPhrasesClient:
     def for_execution(cls, execution_arn: str) -> KeyPhrasesClient:
         """A client for describing an execution and reading its results, in the execution's
         own Region (from its ARN)."""
-        parts = execution_arn.split(":")
-        if len(parts) < 8 or parts[2] != "states" or parts[5] != "execution":
-            raise InvalidInputError(f"not a Step Functions execution ARN: {execution_arn!r}")
-        return cls(session=boto3.Session(region_name=parts[3]))
+        check_execution_arn(execution_arn)
+        return cls(session=boto3.Session(region_name=region_of(execution_arn)))
 
     # -- upload ----------------------------------------------------------------------------------
 
@@ -578,6 +652,21 @@ class KeyPhrasesClient:
         arn: str = self._sfn.start_execution(**arguments)["executionArn"]
         return arn
 
+    def executions_named(self, name: str) -> list[Outcome]:
+        """The executions named ``name`` of the pipeline's and of the batch's state machine:
+        what a run as batch ``name`` would collide with (both name their executions after the
+        batch, and both read the batch's upload prefix), found with DescribeExecution."""
+        found: list[Outcome] = []
+        for machine in (self.state_machine_arn, self.batch_state_machine_arn):
+            if machine is None:
+                continue
+            try:
+                found.append(self.describe(execution_arn_of(machine, name)))
+            except botocore.exceptions.ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
+                    raise
+        return found
+
     def describe(self, execution_arn: str) -> Outcome:
         described = self._sfn.describe_execution(executionArn=execution_arn)
         output = described.get("output")
@@ -674,6 +763,58 @@ class KeyPhrasesClient:
             token = page.get("NextToken")
             if not token:
                 return jobs
+
+    def execution_jobs(self, execution_arn: str) -> ExecutionJobs:
+        """The key phrase jobs an execution started, each with its current status: for a batch,
+        every job carrying the batch's name; for a pipeline execution, the job its start task
+        (the definition's ``StartJob``) returned, read from the execution history and described.
+        When the start call has no recorded result (the execution was stopped during it), the
+        job it may have created is looked up by its name and output location."""
+        job_name = self.batch_job_name(execution_arn)
+        if job_name is not None:
+            jobs = [
+                JobState(job["JobId"], job.get("JobStatus"))
+                for job in self.batch_jobs(job_name)
+                if job.get("JobId")
+            ]
+            return ExecutionJobs(execution_arn, jobs, batch_job_name=job_name)
+        requests: list[dict[str, Any]] = []
+        job_ids: list[str] = []
+        pages = self._sfn.get_paginator("get_execution_history").paginate(
+            executionArn=execution_arn, includeExecutionData=True
+        )
+        for page in pages:
+            for event in page["events"]:
+                scheduled = event.get("taskScheduledEventDetails") or {}
+                if _is_start(scheduled):
+                    requests.append(_json_or_empty(scheduled.get("parameters")))
+                succeeded = event.get("taskSucceededEventDetails") or {}
+                if _is_start(succeeded):
+                    job_id = _json_or_empty(succeeded.get("output")).get("JobId")
+                    if isinstance(job_id, str) and job_id not in job_ids:
+                        job_ids.append(job_id)
+            if job_ids:
+                break  # the start is among the first events: the polls need not be read
+        if job_ids:
+            return ExecutionJobs(execution_arn, [self._job_state(job_id) for job_id in job_ids])
+        found: dict[str, JobState] = {}
+        for request in requests:
+            name = request.get("JobName")
+            output = request.get("OutputDataConfig", {}).get("S3Uri")
+            if not isinstance(name, str) or not name:
+                continue
+            for job in self.batch_jobs(name):
+                if job.get("JobId") and job.get("OutputDataConfig", {}).get("S3Uri") == output:
+                    found[job["JobId"]] = JobState(job["JobId"], job.get("JobStatus"))
+        return ExecutionJobs(execution_arn, list(found.values()))
+
+    def _job_state(self, job_id: str) -> JobState:
+        try:
+            described = self._comprehend.describe_key_phrases_detection_job(JobId=job_id)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+            return JobState(job_id, None, problem=str(error))
+        status = described.get("KeyPhrasesDetectionJobProperties", {}).get("JobStatus")
+        return JobState(job_id, status)
 
     def batch_progress(
         self, execution_arn: str, shards: Iterable[str], *, elapsed: float = 0.0
@@ -792,6 +933,14 @@ class KeyPhrasesClient:
             body.close()
 
 
+def _is_start(details: dict[str, Any]) -> bool:
+    """Whether a task event's details are of the pipeline's StartKeyPhrasesDetectionJob call."""
+    return (
+        details.get("resourceType") == _START_RESOURCE_TYPE
+        and details.get("resource") == _START_RESOURCE
+    )
+
+
 def _shard_of(status: str, record: dict[str, Any]) -> ShardStatus:
     """A shard from one record of a Map Run result file (AWS's ``ResultWriter`` format)."""
     shard_input = _json_or_empty(record.get("Input"))
@@ -834,6 +983,17 @@ def _with_job(shard: ShardStatus, job: dict[str, Any] | None) -> ShardStatus:
         job_id=job.get("JobId"),
         output_s3_uri=job.get("OutputDataConfig", {}).get("S3Uri"),
     )
+
+
+def _where(session: boto3.Session) -> str:
+    """``in Region <r> of account <a>``: where a stack was looked for. The account comes from
+    STS GetCallerIdentity (which needs no permission); without it, only the Region."""
+    where = f"in Region {session.region_name}"
+    try:
+        account = session.client("sts").get_caller_identity()["Account"]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, KeyError):
+        return where
+    return f"{where} of account {account}"
 
 
 def _json_or_empty(text: Any) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +32,7 @@ from .harness import (
     ScriptedJob,
     local_aws,
     phrases_of,
+    stopped_executions_stay_aborted,
     write_output,
 )
 
@@ -59,6 +62,39 @@ def run_cli(aws: LocalAws, script: ComprehendScript, *argv: str) -> tuple[int, s
     out = io.StringIO()
     code = cli.main(list(argv), stdout=out)
     return code, out.getvalue(), ""
+
+
+def input_objects(aws: LocalAws) -> dict[str, str]:
+    """Every object of the input bucket, by key, with its ETag."""
+    s3 = aws.session.client("s3")
+    found: dict[str, str] = {}
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=aws.outputs["InputBucketName"])
+    for page in pages:
+        for item in page.get("Contents", []):
+            found[item["Key"]] = item["ETag"]
+    return found
+
+
+def spy_uploads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the key of every file the client uploads from now on."""
+    from cdk_kp.client import KeyPhrasesClient
+
+    uploads: list[str] = []
+    original = KeyPhrasesClient._put_file
+
+    def put_file(self: KeyPhrasesClient, path: Path, key: str) -> None:
+        uploads.append(key)
+        original(self, path, key)
+
+    monkeypatch.setattr(KeyPhrasesClient, "_put_file", put_file)
+    return uploads
+
+
+def started_arn(err: str) -> str:
+    """The execution ARN `cdk-kp run` reported starting."""
+    found = re.search(r"^started (?:batch )?(arn:\S+)$", err, re.M)
+    assert found is not None, err
+    return found.group(1)
 
 
 def test_run_uploads_starts_waits_and_writes_every_documents_key_phrases(
@@ -191,9 +227,33 @@ def test_nothing_uploadable_is_invalid_input(aws, docs, capsys):
     assert aws.script.start_attempts == 0
 
 
-def test_a_missing_stack(aws, docs, capsys):
+def test_a_missing_stack_names_the_region_and_account_searched(aws, docs, capsys):
     assert cli.main(["run", "--stack", "NoSuchStack", str(docs)]) == cli.NOT_A_PIPELINE
-    assert "no stack named 'NoSuchStack'" in capsys.readouterr().err
+    assert (
+        "no stack named 'NoSuchStack' in Region us-east-1 of account 123456789012 (the Region "
+        "and account come from your AWS configuration"
+    ) in capsys.readouterr().err
+
+
+def test_a_stack_in_another_region_is_not_found_there_and_the_region_is_named(
+    aws, docs, monkeypatch, capsys
+):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+    assert cli.main(["run", "--stack", "KeyPhrasesStack", str(docs)]) == cli.NOT_A_PIPELINE
+    err = capsys.readouterr().err
+    assert "no stack named 'KeyPhrasesStack' in Region eu-west-3 of account 123456789012" in err
+    assert "Traceback" not in err
+
+
+def test_without_the_account_the_region_is_still_named(aws, docs, monkeypatch, capsys):
+    # STS alone is unreachable (a closed port; one attempt): GetCallerIdentity fails.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+    assert cli.main(["run", "--stack", "KeyPhrasesStack", str(docs)]) == cli.NOT_A_PIPELINE
+    err = capsys.readouterr().err
+    assert "no stack named 'KeyPhrasesStack' in Region eu-west-3 (the Region and account" in err
+    assert "account 1" not in err
 
 
 def test_a_stack_that_is_not_a_cdk_kp_stack(aws, docs, capsys):
@@ -271,31 +331,41 @@ def test_files_that_would_share_a_key_are_refused_before_any_upload(aws, tmp_pat
 
 
 @pytest.mark.parametrize("batch", ["run(2)", "a/b", "x" * 81, "has space"])
-def test_a_batch_name_outside_both_alphabets_is_refused(aws, docs, batch, capsys):
-    code, _, _ = run_cli(
-        aws, ComprehendScript(), "run", "--stack", "KeyPhrasesStack", str(docs), "--batch", batch
-    )
-    assert code == cli.INVALID_INPUT
-    assert "batch must be 1 to 80 letters, digits" in capsys.readouterr().err
+def test_a_batch_name_outside_both_alphabets_is_a_command_line_error(aws, docs, batch, capsys):
+    aws.reset(ComprehendScript())
+    before = input_objects(aws)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "--stack", "KeyPhrasesStack", str(docs), "--batch", batch])
+    assert exit_.value.code == cli.USAGE
+    err = capsys.readouterr().err
+    assert "argument --batch: batch must be 1 to 80 letters, digits, '-' or '_'" in err
+    assert repr(batch) in err
+    assert input_objects(aws) == before
+    assert aws.script.start_attempts == 0
 
 
-def test_reusing_a_batch_name_is_refused_by_aws_with_its_message(aws, docs, capsys):
+def test_reusing_an_ended_batch_name_is_refused_before_anything_is_uploaded(
+    aws, docs, monkeypatch, capsys
+):
     script = ComprehendScript.completes_after(60)
     script.on_complete = write_output(aws)
-    args = (
-        "run",
-        "--stack",
-        "KeyPhrasesStack",
-        str(docs / "alpha.txt"),
-        "--batch",
-        "again",
-        "--poll",
-        "0.01",
-    )
-    assert run_cli(aws, script, *args)[0] == cli.OK
-    code, _, _ = run_cli(aws, ComprehendScript(), *args)
+    args = ("run", "--stack", "KeyPhrasesStack", "--batch", "again", "--poll", "0.01")
+    assert run_cli(aws, script, *args, str(docs / "alpha.txt"))[0] == cli.OK
+    arn = started_arn(capsys.readouterr().err)
+    before = input_objects(aws)
+    uploads = spy_uploads(monkeypatch)
+    (docs / "alpha.txt").write_text("Changed since the first run, in Lisbon.")
+    code, _, _ = run_cli(aws, ComprehendScript(), *args, str(docs))
+    err = capsys.readouterr().err
     assert code == cli.AWS_REFUSED
-    assert "ExecutionAlreadyExists" in capsys.readouterr().err
+    assert (
+        f"--batch again is taken: execution {arn} ended SUCCEEDED (an execution name cannot "
+        f"be used again); its results: cdk-kp results {arn} --out FILE"
+    ) in err
+    assert "nothing was uploaded; run again with another --batch" in err
+    assert uploads == []
+    assert input_objects(aws) == before
+    assert aws.script.start_attempts == 0
 
 
 def test_results_of_a_running_execution_are_not_ready(aws, capsys, monkeypatch):
@@ -460,22 +530,20 @@ def test_a_failed_shard_fails_the_run_and_is_named(aws, corpus, capsys):
     assert out == ""  # a failed batch writes nothing
 
 
-def test_shard_limits_outside_one_job_are_refused_before_any_upload(aws, corpus, capsys):
-    code, _, _ = run_cli(
-        aws,
-        ComprehendScript(),
-        "run",
-        "--stack",
-        "KeyPhrasesStack",
-        str(corpus),
-        "--max-shard-documents",
-        "1000001",
-    )
-    assert code == cli.INVALID_INPUT
-    assert "max_shard_documents must be from 1 to 1,000,000 (one job's input); got 1,000,001" in (
-        capsys.readouterr().err
-    )
+def test_shard_limits_outside_one_job_are_a_command_line_error(aws, corpus, capsys):
+    aws.reset(ComprehendScript())
+    before = input_objects(aws)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(
+            ["run", "--stack", "KeyPhrasesStack", str(corpus), "--max-shard-documents", "1000001"]
+        )
+    assert exit_.value.code == cli.USAGE
+    assert (
+        "argument --max-shard-documents: max_shard_documents must be from 1 to 1,000,000 "
+        "(one job's input); got 1,000,001"
+    ) in capsys.readouterr().err
     assert aws.script.jobs == {}
+    assert input_objects(aws) == before
 
 
 def test_a_corpus_needing_shards_on_a_stack_without_a_batch_is_refused_before_upload(
@@ -572,5 +640,423 @@ def test_ctrl_c_while_writing_a_batchs_results_says_how_to_get_them(
     code, _ = run_sharded(aws, completes_on_second_describe(aws), corpus, "corpus-5", 6)
     err = capsys.readouterr().err
     assert code == cli.INTERRUPTED
-    assert "interrupted while writing results (nothing was written)" in err
+    # No --out: the results were going to standard output.
+    assert "interrupted while writing results to standard output (they are incomplete)" in err
     assert re.search(r"cdk-kp results arn:aws:states:\S+:corpus-5 --out FILE", err)
+
+
+# -- dead ends: --out, a batch name in use, a stopped execution ----------------------------------
+
+
+class Gate:
+    """A Comprehend whose Describe blocks until the test opens the gate, then reports ``then``.
+
+    An execution polling its job stays RUNNING, inside its DescribeJob task, for as long as the
+    test keeps the gate shut: interleavings are driven by the test, not by timing. ``entered``
+    is set once ``jobs`` different jobs have been described (each of them exists by then).
+    """
+
+    def __init__(self, aws: LocalAws, *, jobs: int = 1, then: str = "IN_PROGRESS") -> None:
+        self.opened = threading.Event()
+        self.entered = threading.Event()
+        self.jobs = jobs
+        self.then = then
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self.script = ComprehendScript(status=self._status)
+        self.script.on_complete = write_output(aws)
+
+    def _status(self, job: ScriptedJob, elapsed: float) -> str | tuple[str, str]:
+        with self._lock:
+            self._seen.add(job.job_id)
+            if len(self._seen) >= self.jobs:
+                self.entered.set()
+        if not self.opened.wait(timeout=60):
+            # A safety net only (a test opens the gate itself): end the job, and with it the
+            # execution, so that a test gone wrong fails instead of hanging.
+            return ("FAILED", "the test never opened the gate")
+        return self.then
+
+    def wait_entered(self) -> None:
+        assert self.entered.wait(timeout=30), f"{self.jobs} job(s) never described"
+
+    def open(self, then: str) -> None:
+        self.then = then
+        self.opened.set()
+
+
+def wait_until_ended(aws: LocalAws, arn: str) -> str:
+    """Wait (in real time, bounded) for an execution the test let go to end; its status."""
+    deadline = time.monotonic() + 30
+    while True:
+        status: str = aws.sfn.describe_execution(executionArn=arn)["status"]
+        if status != "RUNNING":
+            return status
+        assert time.monotonic() < deadline, f"{arn} still running"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "a-folder"])
+@pytest.mark.parametrize("command", ["run", "results"])
+def test_an_out_that_cannot_be_written_is_a_command_line_error_before_anything_runs(
+    aws, docs, tmp_path, where, command, monkeypatch, capsys
+):
+    from cdk_kp.client import KeyPhrasesClient
+
+    if where == "missing-folder":
+        out = tmp_path / "no-such-folder" / "results.jsonl"
+        problem = f"argument --out: {out}: folder {out.parent} does not exist (create it first)"
+    else:
+        out = tmp_path / "existing"
+        out.mkdir()
+        problem = f"argument --out: {out} is a folder; give a file name in it"
+
+    def no_aws(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the command line is checked before any AWS call")
+
+    monkeypatch.setattr(KeyPhrasesClient, "from_stack", no_aws)
+    monkeypatch.setattr(KeyPhrasesClient, "for_execution", no_aws)
+    aws.reset(ComprehendScript())
+    before = input_objects(aws)
+    if command == "run":
+        argv = ["run", "--stack", "KeyPhrasesStack", str(docs), "--out", str(out)]
+    else:
+        argv = ["results", "arn:aws:states:us-east-1:123456789012:execution:m:e", "--out", str(out)]
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == cli.USAGE
+    err = capsys.readouterr().err
+    assert problem in err
+    assert "Traceback" not in err
+    assert input_objects(aws) == before
+    assert aws.script.start_attempts == 0
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+@pytest.mark.parametrize("mishap", ["out-became-a-folder", "folder-removed"])
+def test_results_that_cannot_be_written_say_so_and_leave_no_partial_file(
+    aws, docs, tmp_path, mishap, monkeypatch, capsys
+):
+    from cdk_kp.client import KeyPhrasesClient
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    out = folder / "results.jsonl"
+    original = KeyPhrasesClient.wait
+
+    def wait_then_mishap(self: KeyPhrasesClient, arn: str, **kwargs: Any) -> Any:
+        outcome = original(self, arn, **kwargs)
+        # Between the check at start-up and the writing: what a long job gives time for.
+        if mishap == "out-became-a-folder":
+            out.mkdir()
+        else:
+            shutil.rmtree(folder)
+        return outcome
+
+    monkeypatch.setattr(KeyPhrasesClient, "wait", wait_then_mishap)
+    script = ComprehendScript.completes_after(60)
+    script.on_complete = write_output(aws)
+    code, _, _ = run_cli(
+        aws, script, "run", "--stack", "KeyPhrasesStack", str(docs), "--out", str(out), "--poll",
+        "0.01",
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == cli.NOT_WRITTEN, err
+    reason = "Is a directory" if mishap == "out-became-a-folder" else "No such file or directory"
+    assert f"cannot write the results to {out}: {reason}; nothing was written" in err
+    assert "Traceback" not in err
+    assert not list(tmp_path.rglob("*.partial"))
+    arn = started_arn(err)
+    assert f"the results stay in S3; write them with:\n  cdk-kp results {arn} --out FILE" in err
+    # ... and they do.
+    monkeypatch.undo()
+    elsewhere = tmp_path / "again.jsonl"
+    assert cli.main(["results", arn, "--out", str(elsewhere)]) == cli.OK
+    assert len(elsewhere.read_text().splitlines()) == 3
+
+
+def test_a_broken_standard_output_is_reported_with_its_own_exit_code(aws, docs, capsys):
+    class BrokenPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    script = ComprehendScript.completes_after(60)
+    script.on_complete = write_output(aws)
+    aws.reset(script)
+    argv = ["run", "--stack", "KeyPhrasesStack", str(docs / "alpha.txt"), "--poll", "0.01"]
+    assert cli.main(argv, stdout=BrokenPipe()) == cli.NOT_WRITTEN
+    err = capsys.readouterr().err
+    assert "cannot write the results to standard output: Broken pipe; the output is incomplete" in (
+        err
+    )
+    assert "Traceback" not in err
+
+
+def test_the_same_batch_while_it_runs_is_refused_before_anything_is_uploaded(
+    aws, docs, tmp_path, monkeypatch, capsys
+):
+    from cdk_kp.client import KeyPhrasesClient
+
+    gate = Gate(aws)
+    aws.reset(gate.script)
+    argv = ["run", "--stack", "KeyPhrasesStack", "--batch", "busy", "--poll", "0.01"]
+
+    def leave_it_running(self: KeyPhrasesClient, arn: str, **kwargs: Any) -> Any:
+        gate.wait_entered()  # its job exists, and the execution is polling it
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(KeyPhrasesClient, "wait", leave_it_running)
+        assert cli.main([*argv, str(docs / "alpha.txt")]) == cli.INTERRUPTED
+    arn = started_arn(capsys.readouterr().err)
+    assert aws.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    before = input_objects(aws)
+    uploads = spy_uploads(monkeypatch)
+    (docs / "alpha.txt").write_text("A second run's text about Oslo.")
+    try:
+        # Not run_cli: the first execution is still playing against the gate's script.
+        code = cli.main([*argv, str(docs)], stdout=io.StringIO())
+        err = capsys.readouterr().err
+        assert code == cli.AWS_REFUSED, err
+        assert (
+            f"--batch busy is taken: execution {arn} is RUNNING; follow it with: "
+            f"cdk-kp status {arn} --wait"
+        ) in err
+        assert "nothing was uploaded" in err
+        assert uploads == []
+        assert input_objects(aws) == before
+        assert aws.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+        assert len(aws.script.jobs) == 1
+    finally:
+        gate.open("COMPLETED")
+    assert wait_until_ended(aws, arn) == "SUCCEEDED"
+
+
+def test_the_same_batch_name_while_a_batch_runs_is_refused_before_anything_is_uploaded(
+    aws, corpus, tmp_path, monkeypatch, capsys
+):
+    from cdk_kp.client import KeyPhrasesClient
+
+    gate = Gate(aws)
+    aws.reset(gate.script)
+    argv = ["run", "--stack", "KeyPhrasesStack", "--max-shard-documents", "6", "--batch"]
+
+    def leave_it_running(self: KeyPhrasesClient, arn: str, *args: Any, **kwargs: Any) -> Any:
+        gate.wait_entered()
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(KeyPhrasesClient, "wait_batch", leave_it_running)
+        assert cli.main([*argv, "busy-batch", str(corpus)]) == cli.INTERRUPTED
+    arn = started_arn(capsys.readouterr().err)
+    before = input_objects(aws)
+    uploads = spy_uploads(monkeypatch)
+    (corpus / "report-0.txt").write_text("Changed: Madrid and Rome.\n" * 3)
+    try:
+        code = cli.main([*argv, "busy-batch", str(corpus)], stdout=io.StringIO())
+        err = capsys.readouterr().err
+        assert code == cli.AWS_REFUSED, err
+        assert f"--batch busy-batch is taken: execution {arn} is RUNNING" in err
+        assert ":execution:KeyPhrasesStack-BatchStateMachine" in arn
+        assert uploads == []
+        assert input_objects(aws) == before
+    finally:
+        gate.open("COMPLETED")
+    assert wait_until_ended(aws, arn) == "SUCCEEDED"
+    aws.wait_for_child_executions()
+
+
+def test_a_name_the_other_state_machine_used_is_refused_too(aws, docs, corpus, monkeypatch, capsys):
+    # Both name their executions after the batch and read <batch>/: a batch named like an
+    # earlier single job would upload its shards where that job read its documents.
+    script = ComprehendScript.completes_after(60)
+    script.on_complete = write_output(aws)
+    single = ["run", "--stack", "KeyPhrasesStack", str(docs / "alpha.txt"), "--batch", "shared"]
+    assert run_cli(aws, script, *single, "--poll", "0.01")[0] == cli.OK
+    arn = started_arn(capsys.readouterr().err)
+    before = input_objects(aws)
+    uploads = spy_uploads(monkeypatch)
+    code, _ = run_sharded(aws, ComprehendScript(), corpus, "shared", 6)
+    err = capsys.readouterr().err
+    assert code == cli.AWS_REFUSED
+    assert f"--batch shared is taken: execution {arn} ended SUCCEEDED" in err
+    assert ":execution:KeyPhrasesStack-PipelineStateMachine" in arn
+    assert uploads == []
+    assert input_objects(aws) == before
+    assert aws.script.start_attempts == 0
+
+
+def stop_commands(err: str) -> dict[str, str]:
+    """The stop commands printed: job ID -> Region."""
+    return dict(
+        re.findall(
+            r"^  aws comprehend stop-key-phrases-detection-job --job-id (\S+) --region (\S+)$",
+            err,
+            re.M,
+        )
+    )
+
+
+def test_a_stopped_execution_names_its_running_job_and_how_to_stop_it(
+    aws, docs, monkeypatch, capsys
+):
+    gate = Gate(aws)
+    original = cli.Display.progress
+
+    def stop_it_once_its_job_runs(self: cli.Display, progress: Any) -> None:
+        if not gate.opened.is_set():
+            gate.wait_entered()
+            aws.sfn.stop_execution(executionArn=progress.execution_arn)  # as stop-execution does
+            gate.open("IN_PROGRESS")  # the job goes on: nothing stops it
+        original(self, progress)
+
+    monkeypatch.setattr(cli.Display, "progress", stop_it_once_its_job_runs)
+    code, out, _ = run_cli(
+        aws, gate.script, "run", "--stack", "KeyPhrasesStack", str(docs), "--poll", "0.01"
+    )
+    err = capsys.readouterr().err
+    assert code == cli.JOB_FAILED, err
+    (job_id,) = aws.script.jobs
+    arn = started_arn(err)
+    expected = [
+        f"ABORTED: execution {arn} was stopped",
+        f"Comprehend job {job_id} may still be running (IN_PROGRESS); stopping an execution "
+        "does not stop its job. Stop it with:",
+        f"  aws comprehend stop-key-phrases-detection-job --job-id {job_id} --region us-east-1",
+    ]
+    assert "\n".join(expected) in err
+    assert "None" not in err
+    assert out == ""
+    monkeypatch.undo()
+    for command in (["status", arn], ["status", arn, "--wait"], ["results", arn]):
+        results = io.StringIO()
+        assert cli.main(command, stdout=results) == cli.JOB_FAILED, command
+        assert "\n".join(expected) in capsys.readouterr().err, command
+        assert results.getvalue() == ""
+    # A job whose status cannot be read may be running: it is named, with its stop command.
+    aws.script.fail_describe.append("AccessDeniedException")
+    assert cli.main(["status", arn]) == cli.JOB_FAILED
+    unreadable = capsys.readouterr().err
+    assert (
+        f"Comprehend job {job_id} may still be running (its status could not be read: An "
+        "error occurred (AccessDeniedException)"
+    ) in unreadable
+    assert stop_commands(unreadable) == {job_id: "us-east-1"}
+    # The command printed stops that job.
+    ((printed_id, region),) = stop_commands(err).items()
+    aws.session.client("comprehend", region_name=region).stop_key_phrases_detection_job(
+        JobId=printed_id
+    )
+    assert cli.main(["status", arn]) == cli.JOB_FAILED
+    err = capsys.readouterr().err
+    assert f"Comprehend job {job_id} is being stopped (STOP_REQUESTED): nothing to stop" in err
+    assert stop_commands(err) == {}
+
+
+@pytest.mark.parametrize("start_creates_the_job", [False, True])
+def test_an_execution_stopped_while_starting_its_job(
+    aws, docs, start_creates_the_job, monkeypatch, capsys
+):
+    """Stopped while StartKeyPhrasesDetectionJob was in flight: its result is never recorded.
+    The call fails here; when it had created the job all the same (as a call that times out
+    can), the job is found by its name and output location."""
+    from moto.comprehend.models import ComprehendBackend
+    from moto.core.exceptions import JsonRESTError
+
+    started = threading.Event()
+    go_on = threading.Event()
+    harness_start = ComprehendBackend.start_key_phrases_detection_job
+
+    def start(backend: ComprehendBackend, **kwargs: Any) -> Any:
+        started.set()
+        go_on.wait(timeout=60)
+        if start_creates_the_job:
+            harness_start(backend, **kwargs)
+        raise JsonRESTError("InvalidRequestException", "the call failed after the stop")
+
+    def stop_it_while_it_starts(self: cli.Display, progress: Any) -> None:
+        if not go_on.is_set():
+            assert started.wait(timeout=30)
+            aws.sfn.stop_execution(executionArn=progress.execution_arn)
+            go_on.set()
+
+    monkeypatch.setattr(ComprehendBackend, "start_key_phrases_detection_job", start)
+    monkeypatch.setattr(cli.Display, "progress", stop_it_while_it_starts)
+    with stopped_executions_stay_aborted():  # moto would turn the failed call into FAILED
+        code, _, _ = run_cli(
+            aws,
+            ComprehendScript(),
+            "run",
+            "--stack",
+            "KeyPhrasesStack",
+            str(docs),
+            "--poll",
+            "0.01",
+        )
+    err = capsys.readouterr().err
+    assert code == cli.JOB_FAILED, err
+    arn = started_arn(err)
+    assert f"ABORTED: execution {arn} was stopped" in err
+    if start_creates_the_job:
+        (job_id,) = aws.script.jobs
+        assert f"Comprehend job {job_id} may still be running (SUBMITTED)" in err
+        assert stop_commands(err) == {job_id: "us-east-1"}
+        aws.session.client("comprehend").stop_key_phrases_detection_job(JobId=job_id)
+    else:
+        assert aws.script.jobs == {}
+        assert "the execution started no Comprehend job: nothing to stop" in err
+        assert stop_commands(err) == {}
+
+
+def test_a_stopped_batch_names_every_job_still_running(aws, corpus, monkeypatch, capsys):
+    gate = Gate(aws, jobs=4)
+    original = cli.Display.batch
+
+    def stop_it_once_every_shard_runs(self: cli.Display, progress: Any) -> None:
+        if not gate.entered.is_set():
+            gate.wait_entered()
+            aws.sfn.stop_execution(executionArn=progress.execution_arn)
+        original(self, progress)
+
+    monkeypatch.setattr(cli.Display, "batch", stop_it_once_every_shard_runs)
+    try:
+        with stopped_executions_stay_aborted():  # moto: the stopped Map's shards fail it
+            code, out = run_sharded(aws, gate.script, corpus, "stopped-batch", 6)
+        err = capsys.readouterr().err
+        assert code == cli.JOB_FAILED, err
+        arn = started_arn(err)
+        assert f"ABORTED: execution {arn} was stopped" in err
+        assert len(aws.script.jobs) == 4
+        assert re.search(
+            r"^the batch started 4 Comprehend job\(s\), named key-phrases-batch-\w{64}; "
+            r"4 may still be running$",
+            err,
+            re.M,
+        )
+        for job_id in aws.script.jobs:
+            # The gate holds every job before its first status: still as Start left it.
+            assert f"Comprehend job {job_id} may still be running (SUBMITTED)" in err
+        assert stop_commands(err) == dict.fromkeys(aws.script.jobs, "us-east-1")
+        assert out == ""
+        monkeypatch.undo()
+        assert cli.main(["status", arn]) == cli.JOB_FAILED
+        assert stop_commands(capsys.readouterr().err) == dict.fromkeys(aws.script.jobs, "us-east-1")
+    finally:
+        gate.open("COMPLETED")
+    aws.wait_for_child_executions()
+    # Once the jobs have ended, there is nothing to stop.
+    assert cli.main(["status", arn]) == cli.JOB_FAILED
+    err = capsys.readouterr().err
+    assert re.search(
+        r"named key-phrases-batch-\w{64}; 0 may still be running: nothing to stop", err
+    )
+    assert stop_commands(err) == {}
+    # Jobs that cannot be listed may be running: the command says so, and how to list them.
+    aws.script.fail_list.append("AccessDeniedException")
+    assert cli.main(["status", arn]) == cli.JOB_FAILED
+    err = capsys.readouterr().err
+    assert (
+        "its Comprehend jobs could not be looked up (An error occurred (AccessDeniedException)"
+        in (err)
+    )
+    assert "  aws comprehend list-key-phrases-detection-jobs --region us-east-1" in err

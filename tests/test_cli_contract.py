@@ -1,0 +1,287 @@
+"""`cdk-kp`'s contract with its users, without AWS: the exit codes the module defines, `--help`
+shows and the README's table documents are the same; command-line errors exit 2 before any AWS
+call; `--version`; and a Ctrl-C during start-up (the SDK's import, argument parsing, the stack
+lookup) ends the command with one line and exit 130, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from cdk_kp import cli
+from cdk_kp.client import DocumentKeyPhrases, KeyPhrase
+
+from .conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+SECTION = README.split("### Running jobs with `cdk-kp`", 1)[1].split("### Execution input", 1)[0]
+
+
+def normalized(text: str) -> str:
+    """Text as a reader sees it: no Markdown code marks, single spaces."""
+    return " ".join(text.replace("`", "").split())
+
+
+def readme_exit_codes() -> dict[int, str]:
+    rows = re.findall(r"^\| (\d+) \| (.+?) \|$", SECTION, flags=re.M)
+    assert rows, "the section has an exit-code table"
+    codes = [int(code) for code, _ in rows]
+    assert len(codes) == len(set(codes)), f"a code is listed twice: {codes}"
+    return {int(code): normalized(meaning) for code, meaning in rows}
+
+
+def help_exit_codes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[int, str]:
+    """The exit codes as `cdk-kp [COMMAND] --help` prints them (an entry may wrap)."""
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*argv, "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "exit codes:" in text
+    found: dict[int, str] = {}
+    code: int | None = None
+    for line in text.split("exit codes:", 1)[1].splitlines():
+        entry = re.match(r"^  (\d+)\s+(.*)$", line)
+        if entry:
+            code = int(entry.group(1))
+            assert code not in found, f"code {code} shown twice"
+            found[code] = entry.group(2)
+        elif line.strip():
+            assert code is not None, line
+            assert line.startswith(" " * 7), line
+            found[code] += " " + line.strip()
+    return {code: normalized(meaning) for code, meaning in found.items()}
+
+
+def defined_exit_codes() -> dict[str, int]:
+    """The exit-code constants of cdk_kp.cli (upper-case module-level integers)."""
+    return {
+        name: value
+        for name, value in vars(cli).items()
+        if name.isupper() and isinstance(value, int) and not isinstance(value, bool)
+    }
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["status"], ["results"]])
+def test_help_shows_every_exit_code_the_command_defines_with_its_meaning(command, capsys):
+    shown = help_exit_codes(command, capsys)
+    assert sorted(shown) == sorted(set(defined_exit_codes().values()))
+    assert shown == {code: normalized(meaning) for code, meaning in cli.EXIT_CODES.items()}
+
+
+def test_the_readme_table_documents_the_same_codes_with_the_same_meanings():
+    readme = readme_exit_codes()
+    assert sorted(readme) == sorted(cli.EXIT_CODES)
+    for code, meaning in cli.EXIT_CODES.items():
+        # Each README line says what --help says, and may go on with details.
+        shown = normalized(meaning)
+        documented = readme[code]
+        assert documented == shown or re.match(rf"{re.escape(shown)}[:;,.( ]", documented), (
+            f"exit code {code}:\n  README: {documented}\n  --help: {shown}"
+        )
+
+
+def test_every_exit_code_is_one_kind_of_ending():
+    codes = defined_exit_codes()
+    assert len(set(codes.values())) == len(codes), codes
+    assert codes["USAGE"] == 2  # argparse's own exit code for a command-line error
+
+
+def test_the_readme_jsonl_example_has_a_records_fields_in_order():
+    example = re.search(r"^\$ head -1 results\.jsonl\n(.+)$", SECTION, flags=re.M)
+    assert example is not None
+    record = json.loads(example.group(1))
+    fields = DocumentKeyPhrases("f", 0, [KeyPhrase("x", 0.5, 0, 1)]).as_dict()
+    assert list(record) == list(fields)
+    assert record["error"] is None
+    assert list(record["key_phrases"][0]) == list(fields["key_phrases"][0])
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"cdk-kp {version('cdk_kp')}\n"
+
+
+# -- command-line errors: exit 2, naming the argument and value, before any AWS call ---------
+
+ARN = "arn:aws:states:us-east-1:123456789012:execution:machine:name"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["run", "--stack", "S", "docs", "--batch", "run(2)"],
+            "argument --batch: batch must be 1 to 80 letters, digits, '-' or '_' (it names the "
+            "execution and the job); got 'run(2)'",
+        ),
+        (
+            ["run", "--stack", "S", "docs", "--batch", ""],
+            "argument --batch: batch must be 1 to 80",
+        ),
+        (
+            ["status", "arn:aws:s3:::bucket"],
+            "argument EXECUTION_ARN: not a Step Functions execution ARN (arn:<partition>:states:"
+            "<region>:<account>:execution:<state machine>:<name>): 'arn:aws:s3:::bucket'",
+        ),
+        (
+            ["results", ARN.replace(":us-east-1:", "::")],
+            "argument EXECUTION_ARN: not a Step Functions execution ARN",
+        ),
+        (
+            ["status", ARN.replace(":execution:", ":stateMachine:")],
+            "argument EXECUTION_ARN: not a Step Functions execution ARN",
+        ),
+        (
+            ["run", "--stack", "S", "docs", "--max-shard-documents", "0"],
+            "argument --max-shard-documents: max_shard_documents must be from 1 to 1,000,000 "
+            "(one job's input); got 0",
+        ),
+        (
+            ["run", "--stack", "S", "docs", "--max-shard-bytes", "499"],
+            "argument --max-shard-bytes: max_shard_bytes must be from 500 to 5,000,000,000",
+        ),
+        (
+            ["run", "--stack", "S", "docs", "--max-shard-bytes", "5GB"],
+            "argument --max-shard-bytes: expected a whole number; got '5GB'",
+        ),
+        (
+            ["run", "--stack", "S", "docs", "--poll", "-1"],
+            "argument --poll: must be a number of seconds above 0; got '-1'",
+        ),
+        (
+            ["status", ARN, "--poll", "nan"],
+            "argument --poll: must be a number of seconds above 0; got 'nan'",
+        ),
+        (
+            ["run", "--stack", "S", "docs", "--language", "tlh"],
+            "argument --language: invalid choice: 'tlh'",
+        ),
+        (
+            ["run", "--stack", "S", "docs", "--format", "ONE_DOC_PER_PAGE"],
+            "argument --format: invalid choice: 'ONE_DOC_PER_PAGE'",
+        ),
+    ],
+    ids=[
+        "batch-alphabet",
+        "batch-empty",
+        "arn-service",
+        "arn-region",
+        "arn-resource",
+        "shard-documents",
+        "shard-bytes",
+        "shard-bytes-number",
+        "poll-negative",
+        "poll-nan",
+        "language",
+        "format",
+    ],
+)
+def test_command_line_errors_exit_2_before_any_aws_call(argv, message, monkeypatch, capsys):
+    from cdk_kp.client import KeyPhrasesClient
+
+    def no_aws(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the command line is checked before any AWS call")
+
+    monkeypatch.setattr(KeyPhrasesClient, "from_stack", no_aws)
+    monkeypatch.setattr(KeyPhrasesClient, "for_execution", no_aws)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == cli.USAGE
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+# -- Ctrl-C during start-up ------------------------------------------------------------------
+
+
+def test_importing_the_command_loads_no_aws_sdk():
+    """The console script imports cdk_kp.cli outside main(): nothing heavy may load there."""
+    probe = "import sys, cdk_kp.cli; print(sorted(m for m in sys.modules if m.startswith('boto')))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert loaded.stdout.strip() == "[]"
+
+
+#: Runs the installed console script (``cdk-kp``) as pip wrote it, after installing an import
+#: hook that raises KeyboardInterrupt when ``sys.argv[1]`` is first imported: what a Ctrl-C
+#: while that module loads does.
+INTERRUPT_AT_IMPORT = textwrap.dedent(
+    """
+    import runpy, sys
+
+    target = sys.argv.pop(1)
+
+    class CtrlC:
+        def find_spec(self, name, path=None, module=None):
+            if name == target:
+                raise KeyboardInterrupt
+            return None
+
+    sys.meta_path.insert(0, CtrlC())
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [
+        ("botocore", ["run", "--stack", "KeyPhrasesStack", "docs"]),
+        ("boto3", ["status", ARN]),
+        # --batch is checked as the command line is parsed: the check loads the client.
+        ("cdk_kp.client", ["run", "--stack", "KeyPhrasesStack", "docs", "--batch", "b1"]),
+    ],
+    ids=["sdk-run", "sdk-status", "while-parsing"],
+)
+def test_ctrl_c_while_the_console_script_starts_is_one_line_and_exit_130(module, argv, tmp_path):
+    script = Path(sys.executable).with_name("cdk-kp")
+    assert script.is_file(), f"the console script is installed next to {sys.executable}"
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # never reached
+    ended = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_AT_IMPORT, module, str(script), *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert ended.returncode == cli.INTERRUPTED, ended.stderr
+    assert ended.stderr == "interrupted before any execution started\n"
+    assert ended.stdout == ""
+
+
+def test_ctrl_c_during_argument_parsing(monkeypatch, capsys):
+    def interrupted(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", interrupted)
+    assert cli.main(["status", ARN]) == cli.INTERRUPTED
+    assert capsys.readouterr().err == "interrupted before any execution started\n"
+
+
+def test_ctrl_c_during_the_stack_lookup(monkeypatch, capsys):
+    from cdk_kp.client import KeyPhrasesClient
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(KeyPhrasesClient, "from_stack", interrupted)
+    out = io.StringIO()
+    assert cli.main(["run", "--stack", "KeyPhrasesStack", "docs"], stdout=out) == cli.INTERRUPTED
+    assert capsys.readouterr().err == "interrupted before any execution started\n"
+    assert out.getvalue() == ""
