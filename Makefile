@@ -10,12 +10,25 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 export JSII_NODE := $(NODE_BIN)/node
 export PATH := $(NODE_BIN):$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install synth deploy test lint typecheck bench clean
+.PHONY: install synth deploy test test-minimum lint typecheck bench lock clean
 
-$(VENV)/.installed: pyproject.toml
+# The development environment: pyproject.toml's ranges resolved to the versions locked in
+# constraints.txt, so snapshots are the same on every machine.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+# The oldest versions the library declares (each dependency's lower bound in pyproject.toml),
+# installed into a fresh environment whenever pyproject.toml changes.
+MIN_VENV := .venv-minimum
+$(MIN_VENV)/.installed: pyproject.toml tools/minimums.py
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/python -m tools.minimums > $(MIN_VENV)/constraints.txt
+	$(MIN_VENV)/bin/pip install --quiet -c $(MIN_VENV)/constraints.txt -e '.[dev]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -41,6 +54,13 @@ typecheck: install
 
 test: install lint typecheck
 	$(BIN)/pytest -n 2
+	$(MAKE) test-minimum
+
+# The whole suite on the declared minimums, snapshot comparisons aside (they hold for the locked
+# versions). tests/test_packaging.py checks that this environment really has those versions.
+test-minimum: node_modules/.installed $(MIN_VENV)/.installed
+	PATH=$(CURDIR)/$(MIN_VENV)/bin:$$PATH CDK_KP_CONSTRAINTS=$(MIN_VENV)/constraints.txt \
+		$(MIN_VENV)/bin/pytest -n 2 -p no:cacheprovider --ignore=tests/test_snapshots.py
 
 # Figures, not pass/fail: polling cost against a fixed 60 s poller, synth time against an
 # empty stack and the AWS Solutions Constructs peer (installed into .bench/ on first run), and a
@@ -50,5 +70,16 @@ bench: install
 	$(BIN)/python benchmarks/synth.py
 	$(BIN)/python benchmarks/batch.py
 
+# A fresh resolution of pyproject.toml's ranges, written to constraints.txt. Not part of set-up:
+# run it to move the development environment forward, then read the snapshot diff.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip
+	.venv-lock/bin/pip install --quiet -e '.[dev]'
+	{ sed -n '/^#/p' constraints.txt; .venv-lock/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .venv-lock
+
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache $(MIN_VENV)

@@ -16,6 +16,8 @@ from aws_cdk.assertions import Template
 
 from cdk_kp import KeyPhrasesPipeline, KeyPhrasesStack
 
+from . import APP_TAKES_VALIDATION
+
 # moto and boto3 need credentials and a region; these are fake and never leave the process.
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -34,13 +36,21 @@ BYO_OUTPUT_BUCKET = "corp-key-phrases"
 BYO_ROLE_ARN = "arn:aws:iam::111122223333:role/corp-comprehend-access"
 
 
-def new_app(*, validation: bool = False, context: dict[str, Any] | None = None) -> cdk.App:
+def new_app(
+    *,
+    validation: bool = False,
+    context: dict[str, Any] | None = None,
+    outdir: str | None = None,
+) -> cdk.App:
     """An app with cdk.json's context. CDK's built-in CloudFormation validation (about 2.4 s a
-    synth) is on only where a test asks for it; the bundled stack's fixture keeps it on."""
-    return cdk.App(
-        context=CDK_CONTEXT if context is None else context,
-        builtin_cloud_formation_validation=validation,
-    )
+    synth) is on only where a test asks for it; the bundled stack's fixture keeps it on. (Before
+    aws-cdk-lib 2.275.0 it is off for every app: see APP_TAKES_VALIDATION.)"""
+    options: dict[str, Any] = {"context": CDK_CONTEXT if context is None else context}
+    if outdir is not None:
+        options["outdir"] = outdir
+    if APP_TAKES_VALIDATION:
+        options["builtin_cloud_formation_validation"] = validation
+    return cdk.App(**options)
 
 
 class ByoStack(cdk.Stack):

@@ -22,7 +22,7 @@ from constructs import Construct
 
 from cdk_kp import KeyPhrasesBatch, KeyPhrasesPipeline
 
-from .conftest import CDK_CONTEXT
+from .conftest import CDK_CONTEXT, new_app
 from .definitions import resolve, resource_types
 from .nag import synth
 
@@ -175,7 +175,7 @@ COMPOSITIONS: dict[str, tuple[Callable[[Construct], list[str]], dict[str, Any]]]
 @pytest.fixture(scope="module", params=sorted(COMPOSITIONS))
 def composed(request: pytest.FixtureRequest) -> tuple[str, list[str], list[tuple[str, str]], Path]:
     build, context = COMPOSITIONS[request.param]
-    app = cdk.App(context=context, builtin_cloud_formation_validation=False)
+    app = new_app(context=context)
     library = build(app)
     findings, directory = synth(app)
     return request.param, library, findings, directory

@@ -13,7 +13,7 @@ from cdk_kp import KeyPhrasesStack
 from cdk_kp.compliance import ALL_REASONS
 from cdk_kp.stack import check_with_every_pack
 
-from .conftest import ROOT
+from .conftest import ROOT, new_app
 from .nag import PACKS, app_of, synth_findings
 from .variants import BUILDERS
 
@@ -123,7 +123,7 @@ def test_every_reason_is_listed_in_the_readme():
 
 def test_a_synth_with_a_new_finding_fails(tmp_path):
     """What app.py registers really stops a synth: a plain-HTTP bucket is a new finding."""
-    app = cdk.App(outdir=str(tmp_path), context={}, builtin_cloud_formation_validation=False)
+    app = new_app(outdir=str(tmp_path), context={})
     stack = KeyPhrasesStack(app, "KeyPhrasesStack")
     cdk.aws_s3.Bucket(stack, "Careless")
     check_with_every_pack(app)

@@ -27,8 +27,7 @@ def test_readme_has_the_four_examples():
     ],
     ids=["own-batch", "own-stack", "own-state-machine", "keys-vpc-tags"],
 )
-def test_example_synthesizes(source: str, stack: str, machines: int, monkeypatch):
-    monkeypatch.setenv("CDK_VALIDATION", "false")
+def test_example_synthesizes(source: str, stack: str, machines: int):
     namespace: dict[str, object] = {"__name__": "readme_example"}
     exec(compile(source, "README.md", "exec"), namespace)
     app = namespace["app"]

@@ -1,0 +1,1 @@
+"""Development tools of the cdk_kp project (not part of the library)."""
