@@ -24,6 +24,15 @@ What moto does not do as AWS does is bridged here, explicitly, each with the rea
   violation.
 * Filters. ListKeyPhrasesDetectionJobs takes one filter at a time (its API reference); moto
   applies any number. The bridge refuses more than one with ``InvalidFilterException``.
+* Stops that land while a Task's parameters are evaluated. moto evaluates a stopped execution's
+  (or Map item's) remaining components as no-ops ("pruning") but lets a Task whose parameters
+  were half pruned go on and call the service with what is left: a pruned ``States.UUID()``
+  leaves the state's input where its value should be, so a Map item stopped with its Map Run
+  started a shard named ``<tag>-{inputPrefix=…}``, or with input ``{}``. On AWS a stopped
+  execution makes no further call; a call already made stands. The bridge checks, after the
+  parameters are evaluated and before the call, whether the execution is still running; if not
+  it makes no call, and the rest of the state is pruned as moto prunes it. (A stop after that
+  check finds the parameters whole: the call is then one AWS could also have in flight.)
 * Error names. moto names SDK errors ``comprehend.<Error>`` (lower-case service); AWS names them
   ``Comprehend.<Error>``, and the definition catches and retries AWS's names. moto keeps a table
   of service error prefixes (``dynamodb`` -> ``DynamoDb``, ``sfn`` -> ``Sfn``); the bridge adds
@@ -140,6 +149,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer 
     resource_eval as _result_writer_package,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service,
     state_task_service_aws_sdk,
     state_task_service_callback,
     state_task_service_sfn,
@@ -621,6 +631,10 @@ class LocalAws:
             job.extra_args["Message"] = message
 
 
+class _StoppedBeforeCallError(Exception):
+    """A Task's execution was stopped before its service call: the call is not made."""
+
+
 @contextlib.contextmanager
 def local_aws(
     template: Mapping[str, Any],
@@ -884,8 +898,30 @@ def local_aws(
             }
         )
 
+    original_before_call = state_task_service.StateTaskService._before_eval_execution
+    original_task_execution = state_task_service.StateTaskService._eval_execution
+
+    def before_call(
+        self: state_task_service.StateTaskService,
+        env: Environment,
+        resource_runtime_part: Any,
+        raw_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> None:
+        if not env.is_running():
+            raise _StoppedBeforeCallError  # its parameters may be half pruned: no call
+        original_before_call(self, env, resource_runtime_part, raw_parameters, state_credentials)
+
+    def task_execution(self: state_task_service.StateTaskService, env: Environment) -> None:
+        try:
+            original_task_execution(self, env)
+        except _StoppedBeforeCallError:
+            env.stack.append({})  # the result no later (pruned) component reads
+
     patches = [
         (StringVariableSample, "_eval_body", _read_variable),
+        (state_task_service.StateTaskService, "_before_eval_execution", before_call),
+        (state_task_service.StateTaskService, "_eval_execution", task_execution),
         (WaitFunction, "_wait_interval", wait),
         (ComprehendBackend, "start_key_phrases_detection_job", start),
         (ComprehendBackend, "describe_key_phrases_detection_job", describe),

@@ -328,3 +328,32 @@ def test_token_differs_between_executions_with_the_same_input(aws):
         execution = run(aws, ComprehendScript.completes_after(60), {"inputPrefix": "same/"})
         tokens.add(start_requests(execution)[0]["ClientRequestToken"])
     assert len(tokens) == 3
+
+
+# -- the emulator ------------------------------------------------------------------------------
+
+
+def test_a_stop_that_lands_while_the_start_is_evaluated_makes_no_call(aws, monkeypatch):
+    """The harness's bridge for moto's pruning: the stop lands exactly while StartJob's
+    ClientRequestToken (``States.Hash(...)``) is evaluated, so that part is pruned. moto alone
+    would call Comprehend with the rest; AWS makes no call for a stopped execution."""
+    from moto.stepfunctions.parser.asl.component.intrinsic.function.statesfunction.hash_calculations.hash_func import (  # noqa: E501
+        HashFunc,
+    )
+
+    original_eval = HashFunc.eval
+    stopped: list[str] = []
+
+    def stop_then_evaluate(self: Any, env: Any) -> None:
+        if not stopped:
+            arn = env.states.context_object.context_object_data["Execution"]["Id"]
+            aws.sfn.stop_execution(executionArn=arn)
+            stopped.append(arn)
+        original_eval(self, env)
+
+    monkeypatch.setattr(HashFunc, "eval", stop_then_evaluate)
+    execution = run(aws, ComprehendScript.completes_after(60))
+    assert stopped == [execution.arn]
+    assert execution.status == "ABORTED"
+    assert aws.script.start_attempts == 0
+    assert aws.script.jobs == {}
