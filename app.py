@@ -6,7 +6,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 
 from cdk_kp import KeyPhrasesStack
-from cdk_kp.stack import check_with_every_pack
+from cdk_kp.infra.stack import check_with_every_pack
 
 app = cdk.App()
 KeyPhrasesStack(app, "KeyPhrasesStack")

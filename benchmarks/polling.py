@@ -42,7 +42,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
 from cdk_kp import KeyPhrasesStack  # noqa: E402
-from cdk_kp.schedule import HISTORY_EVENT_LIMIT  # noqa: E402
+from cdk_kp.contract import HISTORY_EVENT_LIMIT  # noqa: E402
 from tests.harness import ComprehendScript, LocalAws, local_aws  # noqa: E402
 
 FIXED_INTERVAL = 60

@@ -1,7 +1,7 @@
 """cdk_kp: AWS CDK constructs for Amazon Comprehend asynchronous key phrase detection.
 
 The constructs load aws-cdk-lib (and start its Node process) when first used, not when the
-package is imported, so that ``cdk_kp.client`` and the ``cdk-kp`` command stay light.
+package is imported, so that ``cdk_kp.runtime.client`` and the ``cdk-kp`` command stay light.
 """
 
 from __future__ import annotations
@@ -18,26 +18,30 @@ from cdk_kp.contract import (
     JOB_TIMED_OUT,
     LANGUAGE_CODES,
     POLLING_FAILED,
+    InputFormat,
+    Language,
 )
 
 if TYPE_CHECKING:
-    from cdk_kp.batch import KeyPhrasesBatch
-    from cdk_kp.data_access_role import KeyPhrasesDataAccessRole, grant_data_access
-    from cdk_kp.network import JobNetwork
-    from cdk_kp.pipeline import KeyPhrasesPipeline
-    from cdk_kp.schedule import PollSchedule
-    from cdk_kp.stack import KeyPhrasesStack
-    from cdk_kp.workflow import KeyPhrasesWorkflow
+    from cdk_kp.infra.batch import KeyPhrasesBatch
+    from cdk_kp.infra.data_access_role import KeyPhrasesDataAccessRole, grant_data_access
+    from cdk_kp.infra.network import JobNetwork
+    from cdk_kp.infra.pipeline import KeyPhrasesPipeline
+    from cdk_kp.infra.schedule import PollSchedule
+    from cdk_kp.infra.stack import KeyPhrasesStack
+    from cdk_kp.infra.workflow import KeyPhrasesWorkflow
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
 _LAZY = {
-    "KeyPhrasesBatch": "cdk_kp.batch",
-    "KeyPhrasesDataAccessRole": "cdk_kp.data_access_role",
-    "grant_data_access": "cdk_kp.data_access_role",
-    "JobNetwork": "cdk_kp.network",
-    "KeyPhrasesPipeline": "cdk_kp.pipeline",
-    "PollSchedule": "cdk_kp.schedule",
-    "KeyPhrasesStack": "cdk_kp.stack",
-    "KeyPhrasesWorkflow": "cdk_kp.workflow",
+    "KeyPhrasesBatch": "cdk_kp.infra.batch",
+    "KeyPhrasesDataAccessRole": "cdk_kp.infra.data_access_role",
+    "grant_data_access": "cdk_kp.infra.data_access_role",
+    "JobNetwork": "cdk_kp.infra.network",
+    "KeyPhrasesPipeline": "cdk_kp.infra.pipeline",
+    "PollSchedule": "cdk_kp.infra.schedule",
+    "KeyPhrasesStack": "cdk_kp.infra.stack",
+    "KeyPhrasesWorkflow": "cdk_kp.infra.workflow",
+    "KeyPhrasesClient": "cdk_kp.runtime.client",
 }
 
 
@@ -56,12 +60,15 @@ __all__ = [
     "JOB_TIMED_OUT",
     "LANGUAGE_CODES",
     "POLLING_FAILED",
+    "InputFormat",
     "JobNetwork",
     "KeyPhrasesBatch",
+    "KeyPhrasesClient",
     "KeyPhrasesDataAccessRole",
     "KeyPhrasesPipeline",
     "KeyPhrasesStack",
     "KeyPhrasesWorkflow",
+    "Language",
     "PollSchedule",
     "grant_data_access",
 ]

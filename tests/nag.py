@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from cdk_kp.stack import check_with_every_pack
+from cdk_kp.infra.stack import check_with_every_pack
 
 #: The packs ``check_with_every_pack`` registers, by the plugin name in the validation report.
 PACKS = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321", "Serverless")

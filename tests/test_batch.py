@@ -27,9 +27,9 @@ from aws_cdk.assertions import Template
 from moto.comprehend.models import comprehend_backends
 
 from cdk_kp import KeyPhrasesBatch, KeyPhrasesPipeline, KeyPhrasesStack, PollSchedule
-from cdk_kp.batch import MAX_CLEANUP_ROUNDS
-from cdk_kp.client import KeyPhrasesClient
 from cdk_kp.contract import BATCH_FAILED, INVALID_INPUT
+from cdk_kp.infra.batch import MAX_CLEANUP_ROUNDS
+from cdk_kp.runtime.client import KeyPhrasesClient
 
 from .conftest import new_app
 from .definitions import definitions_in

@@ -23,8 +23,8 @@ import boto3
 import pytest
 from aws_cdk.assertions import Template
 
-from cdk_kp import cli
 from cdk_kp.contract import INVALID_INPUT
+from cdk_kp.runtime import cli
 
 from .harness import (
     ComprehendScript,
@@ -77,7 +77,7 @@ def input_objects(aws: LocalAws) -> dict[str, str]:
 
 def spy_uploads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the key of every file the client uploads from now on."""
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     uploads: list[str] = []
     original = KeyPhrasesClient._put_file
@@ -286,7 +286,7 @@ def test_ctrl_c_leaves_the_execution_running_and_says_how_to_resume(aws, docs, m
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("cdk_kp.client.KeyPhrasesClient.wait", interrupted)
+    monkeypatch.setattr("cdk_kp.runtime.client.KeyPhrasesClient.wait", interrupted)
     code, _, _ = run_cli(aws, ComprehendScript(), "run", "--stack", "KeyPhrasesStack", str(docs))
     err = capsys.readouterr().err
     assert code == cli.INTERRUPTED
@@ -369,7 +369,7 @@ def test_reusing_an_ended_batch_name_is_refused_before_anything_is_uploaded(
 
 
 def test_results_of_a_running_execution_are_not_ready(aws, capsys, monkeypatch):
-    from cdk_kp.client import KeyPhrasesClient, Outcome
+    from cdk_kp.runtime.client import KeyPhrasesClient, Outcome
 
     monkeypatch.setattr(
         KeyPhrasesClient, "describe", lambda self, arn: Outcome(execution_arn=arn, status="RUNNING")
@@ -388,7 +388,7 @@ def test_no_region_is_a_configuration_error(monkeypatch, docs, tmp_path, capsys)
 
 
 def test_status_uses_the_region_of_the_arn(monkeypatch):
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     client = KeyPhrasesClient.for_execution("arn:aws:states:eu-west-3:123456789012:execution:m:e")
     assert client.session.region_name == "eu-west-3"
@@ -405,7 +405,7 @@ def test_interrupted_while_writing_leaves_no_partial_file(aws, docs, tmp_path, m
         yield from original(self, outcome)
         raise KeyboardInterrupt
 
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     original = KeyPhrasesClient.results
     monkeypatch.setattr(KeyPhrasesClient, "results", records_then_interrupt)
@@ -549,7 +549,7 @@ def test_shard_limits_outside_one_job_are_a_command_line_error(aws, corpus, caps
 def test_a_corpus_needing_shards_on_a_stack_without_a_batch_is_refused_before_upload(
     aws, corpus, monkeypatch, capsys
 ):
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     original = KeyPhrasesClient.from_stack
 
@@ -630,7 +630,7 @@ def test_a_file_the_plan_skips_is_not_uploaded_with_a_single_job(aws, tmp_path, 
 def test_ctrl_c_while_writing_a_batchs_results_says_how_to_get_them(
     aws, corpus, monkeypatch, capsys
 ):
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     def interrupt(self: KeyPhrasesClient, shards: object) -> Iterator[object]:
         raise KeyboardInterrupt
@@ -701,7 +701,7 @@ def wait_until_ended(aws: LocalAws, arn: str) -> str:
 def test_an_out_that_cannot_be_written_is_a_command_line_error_before_anything_runs(
     aws, docs, tmp_path, where, command, monkeypatch, capsys
 ):
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     if where == "missing-folder":
         out = tmp_path / "no-such-folder" / "results.jsonl"
@@ -737,7 +737,7 @@ def test_an_out_that_cannot_be_written_is_a_command_line_error_before_anything_r
 def test_results_that_cannot_be_written_say_so_and_leave_no_partial_file(
     aws, docs, tmp_path, mishap, monkeypatch, capsys
 ):
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     folder = tmp_path / "results"
     folder.mkdir()
@@ -795,7 +795,7 @@ def test_a_broken_standard_output_is_reported_with_its_own_exit_code(aws, docs, 
 def test_the_same_batch_while_it_runs_is_refused_before_anything_is_uploaded(
     aws, docs, tmp_path, monkeypatch, capsys
 ):
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     gate = Gate(aws)
     aws.reset(gate.script)
@@ -835,7 +835,7 @@ def test_the_same_batch_while_it_runs_is_refused_before_anything_is_uploaded(
 def test_the_same_batch_name_while_a_batch_runs_is_refused_before_anything_is_uploaded(
     aws, corpus, tmp_path, monkeypatch, capsys
 ):
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     gate = Gate(aws)
     aws.reset(gate.script)

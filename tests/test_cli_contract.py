@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from cdk_kp import cli
-from cdk_kp.client import DocumentKeyPhrases, KeyPhrase
+from cdk_kp.runtime import cli
+from cdk_kp.runtime.client import DocumentKeyPhrases, KeyPhrase
 
 from .conftest import ROOT
 
@@ -63,7 +63,7 @@ def help_exit_codes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict
 
 
 def defined_exit_codes() -> dict[str, int]:
-    """The exit-code constants of cdk_kp.cli (upper-case module-level integers)."""
+    """The exit-code constants of cdk_kp.runtime.cli (upper-case module-level integers)."""
     return {
         name: value
         for name, value in vars(cli).items()
@@ -189,7 +189,7 @@ ARN = "arn:aws:states:us-east-1:123456789012:execution:machine:name"
     ],
 )
 def test_command_line_errors_exit_2_before_any_aws_call(argv, message, monkeypatch, capsys):
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     def no_aws(*args: object, **kwargs: object) -> None:
         raise AssertionError("the command line is checked before any AWS call")
@@ -208,8 +208,12 @@ def test_command_line_errors_exit_2_before_any_aws_call(argv, message, monkeypat
 
 
 def test_importing_the_command_loads_no_aws_sdk():
-    """The console script imports cdk_kp.cli outside main(): nothing heavy may load there."""
-    probe = "import sys, cdk_kp.cli; print(sorted(m for m in sys.modules if m.startswith('boto')))"
+    """The console script imports cdk_kp.runtime.cli outside main(): nothing heavy may load
+    there."""
+    probe = (
+        "import sys, cdk_kp.runtime.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith('boto')))"
+    )
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
@@ -244,7 +248,7 @@ INTERRUPT_AT_IMPORT = textwrap.dedent(
         ("botocore", ["run", "--stack", "KeyPhrasesStack", "docs"]),
         ("boto3", ["status", ARN]),
         # --batch is checked as the command line is parsed: the check loads the client.
-        ("cdk_kp.client", ["run", "--stack", "KeyPhrasesStack", "docs", "--batch", "b1"]),
+        ("cdk_kp.runtime.client", ["run", "--stack", "KeyPhrasesStack", "docs", "--batch", "b1"]),
     ],
     ids=["sdk-run", "sdk-status", "while-parsing"],
 )
@@ -275,7 +279,7 @@ def test_ctrl_c_during_argument_parsing(monkeypatch, capsys):
 
 
 def test_ctrl_c_during_the_stack_lookup(monkeypatch, capsys):
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt

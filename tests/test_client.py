@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from cdk_kp.client import (
+from cdk_kp.contract import MAX_DOCUMENT_BYTES
+from cdk_kp.runtime.client import (
     ArchiveError,
     DocumentKeyPhrases,
     KeyPhrase,
     check_document,
     read_key_phrases,
 )
-from cdk_kp.contract import MAX_DOCUMENT_BYTES
 
 
 def archive(members: dict[str, bytes]) -> bytes:

@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
 from cdk_kp import KeyPhrasesDataAccessRole
-from cdk_kp.data_access_role import grant_data_access
+from cdk_kp.infra.data_access_role import grant_data_access
 
 from .conftest import BYO_ROLE_ARN, new_app, only_resource
 from .harness import local_aws

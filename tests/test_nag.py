@@ -10,8 +10,8 @@ import aws_cdk as cdk
 import pytest
 
 from cdk_kp import KeyPhrasesStack
-from cdk_kp.compliance import ALL_REASONS
-from cdk_kp.stack import check_with_every_pack
+from cdk_kp.infra.compliance import ALL_REASONS
+from cdk_kp.infra.stack import check_with_every_pack
 
 from .conftest import ROOT, new_app
 from .nag import PACKS, app_of, synth_findings
@@ -29,8 +29,8 @@ class Recorded:
 
 
 class Recorder:
-    """Stands in for ``Validations`` in cdk_kp.compliance: records every acknowledgement at the
-    one place they reach CDK, instead of applying it."""
+    """Stands in for ``Validations`` in cdk_kp.infra.compliance: records every acknowledgement at
+    the one place they reach CDK, instead of applying it."""
 
     calls: ClassVar[list[Recorded]] = []
 
@@ -58,7 +58,7 @@ def raw() -> dict[str, tuple[list[tuple[str, str]], list[Recorded]]]:
     library would have made (recorded during construction and synth instead)."""
     found = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("cdk_kp.compliance.Validations", Recorder)
+        patch.setattr("cdk_kp.infra.compliance.Validations", Recorder)
         for variant in CHECKED:
             Recorder.calls = []
             findings = synth_findings(app_of(BUILDERS[variant]()))

@@ -21,8 +21,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
 from cdk_kp import KeyPhrasesBatch, KeyPhrasesPipeline
-from cdk_kp._endpoints import COMPREHEND_REGION_WARNING
-from cdk_kp._validation import ROLE_ARN_PATTERN
+from cdk_kp.infra._endpoints import COMPREHEND_REGION_WARNING
+from cdk_kp.infra._validation import ROLE_ARN_PATTERN
 
 from .conftest import new_app
 

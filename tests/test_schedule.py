@@ -8,7 +8,8 @@ import pytest
 from aws_cdk import Duration
 
 from cdk_kp import PollSchedule
-from cdk_kp.schedule import EVENTS_PER_POLL, HISTORY_EVENT_LIMIT, MAX_POLLS
+from cdk_kp.contract import HISTORY_EVENT_LIMIT
+from cdk_kp.infra.schedule import EVENTS_PER_POLL, MAX_POLLS
 
 
 def lag_bound(schedule: PollSchedule, elapsed: int) -> int:

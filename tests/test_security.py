@@ -16,9 +16,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from cdk_kp import KeyPhrasesPipeline
-from cdk_kp.compliance import NO_RESOURCE_LEVEL_ACTIONS
-from cdk_kp.network import S3_UNREACHABLE_WARNING
-from cdk_kp.pipeline import LOG_GROUP_KEY_ACTIONS
+from cdk_kp.infra.compliance import NO_RESOURCE_LEVEL_ACTIONS
+from cdk_kp.infra.network import S3_UNREACHABLE_WARNING
+from cdk_kp.infra.pipeline import LOG_GROUP_KEY_ACTIONS
 
 from .conftest import ROOT, new_app
 from .definitions import definitions_in

@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 from cdk_kp import contract
-from cdk_kp.client import InvalidInputError, KeyPhrasesClient
-from cdk_kp.sharding import Document, Shard, check_limits, count_documents, plan_shards
+from cdk_kp.runtime.client import InvalidInputError, KeyPhrasesClient
+from cdk_kp.runtime.sharding import Document, Shard, check_limits, count_documents, plan_shards
 
 
 def doc(key: str, size: int, documents: int = 1) -> Document:

@@ -26,10 +26,10 @@ from aws_cdk import Stack
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IValidation
 
-from cdk_kp._states import VAR_SCHEDULE
+from cdk_kp.infra._states import VAR_SCHEDULE
 
 if TYPE_CHECKING:
-    from cdk_kp.workflow import KeyPhrasesWorkflow
+    from cdk_kp.infra.workflow import KeyPhrasesWorkflow
 
 
 def check_where_it_runs(fragment: KeyPhrasesWorkflow) -> None:

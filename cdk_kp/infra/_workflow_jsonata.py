@@ -11,16 +11,6 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from cdk_kp._job import JobSpec, Rendition
-from cdk_kp._states import (
-    FINAL_FAILED,
-    FINAL_OK,
-    FINAL_STOPPED,
-    VAR_POLLS,
-    VAR_SCHEDULE,
-    VAR_WAIT,
-    comprehend_call,
-)
 from cdk_kp.contract import (
     INPUT_FORMATS,
     INVALID_INPUT,
@@ -29,6 +19,16 @@ from cdk_kp.contract import (
     JOB_TIMED_OUT,
     LANGUAGE_CODES,
     POLLING_FAILED,
+)
+from cdk_kp.infra._job import JobSpec, Rendition
+from cdk_kp.infra._states import (
+    FINAL_FAILED,
+    FINAL_OK,
+    FINAL_STOPPED,
+    VAR_POLLS,
+    VAR_SCHEDULE,
+    VAR_WAIT,
+    comprehend_call,
 )
 
 JSONATA = sfn.QueryLanguage.JSONATA

@@ -11,10 +11,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from cdk_kp._endpoints import warn_unless_comprehend_offered
-from cdk_kp._job import job_spec
-from cdk_kp._placement import check_where_it_runs
-from cdk_kp._states import (  # re-exported: the batch and the tests use them
+from cdk_kp.infra._endpoints import warn_unless_comprehend_offered
+from cdk_kp.infra._job import job_spec
+from cdk_kp.infra._placement import check_where_it_runs
+from cdk_kp.infra._states import (  # re-exported: the batch and the tests use them
     FINAL_FAILED,
     FINAL_OK,
     FINAL_STOPPED,
@@ -35,7 +35,7 @@ from cdk_kp._states import (  # re-exported: the batch and the tests use them
     invalid_field,
     one_of,
 )
-from cdk_kp._validation import (
+from cdk_kp.infra._validation import (
     INPUT_FORMATS,
     INPUT_PREFIX_MAX_LENGTH,
     LANGUAGE_CODES,
@@ -49,11 +49,11 @@ from cdk_kp._validation import (
     role_problems,
     tags_problems,
 )
-from cdk_kp._workflow_jsonata import build_jsonata
-from cdk_kp._workflow_jsonpath import build_jsonpath
-from cdk_kp.compliance import JOB_ARNS, acknowledge_wildcard
-from cdk_kp.data_access_role import key_phrases_job_arn
-from cdk_kp.schedule import PollSchedule
+from cdk_kp.infra._workflow_jsonata import build_jsonata
+from cdk_kp.infra._workflow_jsonpath import build_jsonpath
+from cdk_kp.infra.compliance import JOB_ARNS, acknowledge_wildcard
+from cdk_kp.infra.data_access_role import key_phrases_job_arn
+from cdk_kp.infra.schedule import PollSchedule
 
 __all__ = [
     "FINAL_FAILED",
@@ -81,14 +81,14 @@ __all__ = [
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
 
-    from cdk_kp.network import JobNetwork
+    from cdk_kp.infra.network import JobNetwork
 
 
 class KeyPhrasesWorkflow(sfn.StateMachineFragment):
     """Start an asynchronous key phrase detection job and poll it until it ends.
 
     A chainable fragment, so it can run inside a state machine of one's own, of either query
-    language (``query_language``; see :mod:`cdk_kp._placement` for where it cannot run, which
+    language (``query_language``; see :mod:`cdk_kp.infra._placement` for where it cannot run, which
     the synth refuses). It reads its request from the state input (every field optional,
     defaults from the props)::
 

@@ -12,9 +12,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from cdk_kp._endpoints import regional_service_principal, via_service
-from cdk_kp._structs import struct_values
-from cdk_kp._validation import (
+from cdk_kp.contract import MAX_EXECUTION_SECONDS, MAX_SECURITY_GROUPS, MAX_SUBNETS
+from cdk_kp.infra._endpoints import regional_service_principal, via_service
+from cdk_kp.infra._structs import struct_values
+from cdk_kp.infra._validation import (
     INPUT_FORMATS,
     INPUT_PREFIX_MAX_LENGTH,
     LANGUAGE_CODES,
@@ -31,29 +32,27 @@ from cdk_kp._validation import (
     struct_shown,
     whole_duration_problems,
 )
-from cdk_kp.buckets import create_data_bucket, create_log_bucket
-from cdk_kp.compliance import (
+from cdk_kp.infra.buckets import create_data_bucket, create_log_bucket
+from cdk_kp.infra.compliance import (
     DEFAULT_POLICY,
     LOGS_DEFAULT_ENCRYPTION,
     NO_RESOURCE_LEVEL,
     acknowledge,
     acknowledge_regulatory,
 )
-from cdk_kp.data_access_role import (
+from cdk_kp.infra.data_access_role import (
     DataAccess,
     KeyPhrasesDataAccessRole,
     grant_data_access,
     s3_keys,
 )
-from cdk_kp.network import (
-    MAX_SECURITY_GROUPS,
-    MAX_SUBNETS,
+from cdk_kp.infra.network import (
     JobNetwork,
     check_s3_reachable,
     create_job_security_group,
 )
-from cdk_kp.schedule import MAX_EXECUTION_SECONDS, PollSchedule
-from cdk_kp.workflow import MAX_RETRY_SECONDS, KeyPhrasesWorkflow
+from cdk_kp.infra.schedule import PollSchedule
+from cdk_kp.infra.workflow import MAX_RETRY_SECONDS, KeyPhrasesWorkflow
 
 if TYPE_CHECKING:
     # Imported for annotations only: aws_ec2's bindings take a tenth of a second to load,

@@ -8,10 +8,9 @@ from functools import cached_property
 
 from aws_cdk import Duration
 
-from cdk_kp._validation import raise_problems
+from cdk_kp.contract import HISTORY_EVENT_LIMIT, MAX_EXECUTION_SECONDS
+from cdk_kp.infra._validation import raise_problems
 
-#: Step Functions Standard: at most 25,000 events in one execution's history.
-HISTORY_EVENT_LIMIT = 25_000
 #: Events one poll adds: Wait entered/exited, Task entered/scheduled/started/succeeded/exited,
 #: Choice entered/exited.
 EVENTS_PER_POLL = 9
@@ -20,9 +19,6 @@ EVENTS_PER_POLL = 9
 RESERVED_EVENTS = 1_000
 #: The most polls one execution can make without running into the history limit.
 MAX_POLLS = (HISTORY_EVENT_LIMIT - RESERVED_EVENTS) // EVENTS_PER_POLL
-
-#: A Standard execution runs at most one year; the workflow keeps this much of it spare.
-MAX_EXECUTION_SECONDS = 365 * 24 * 3600
 
 
 def _whole_seconds(name: str, value: object) -> list[str]:

@@ -12,9 +12,15 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
 
-from cdk_kp._endpoints import via_service
-from cdk_kp._validation import raise_problems
-from cdk_kp.compliance import (
+from cdk_kp.contract import (
+    BATCH_FAILED,
+    DEFAULT_MAX_CONCURRENCY,
+    LIST_PAGE_SIZE,
+    MAX_BATCH_CONCURRENCY,
+)
+from cdk_kp.infra._endpoints import via_service
+from cdk_kp.infra._validation import raise_problems
+from cdk_kp.infra.compliance import (
     BATCH_NO_RESOURCE_LEVEL,
     BATCH_OBJECTS,
     DEFAULT_POLICY,
@@ -25,15 +31,9 @@ from cdk_kp.compliance import (
     acknowledge_regulatory,
     acknowledge_wildcard,
 )
-from cdk_kp.contract import (
-    BATCH_FAILED,
-    DEFAULT_MAX_CONCURRENCY,
-    LIST_PAGE_SIZE,
-    MAX_BATCH_CONCURRENCY,
-)
-from cdk_kp.data_access_role import key_phrases_job_arn
-from cdk_kp.pipeline import ExecutionMetrics, logged_state_machine
-from cdk_kp.workflow import (
+from cdk_kp.infra.data_access_role import key_phrases_job_arn
+from cdk_kp.infra.pipeline import ExecutionMetrics, logged_state_machine
+from cdk_kp.infra.workflow import (
     check_language_and_format,
     comprehend_call,
     escapes_its_root,
@@ -43,7 +43,7 @@ from cdk_kp.workflow import (
 if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3
 
-    from cdk_kp.pipeline import KeyPhrasesPipeline
+    from cdk_kp.infra.pipeline import KeyPhrasesPipeline
 
 #: Job statuses a give-up stops (the others have ended).
 ACTIVE_JOB_STATUSES = ("SUBMITTED", "IN_PROGRESS")
@@ -177,7 +177,7 @@ def batch_problems(
 
 
 class KeyPhrasesBatch(ExecutionMetrics, Construct):
-    """Run a :class:`~cdk_kp.pipeline.KeyPhrasesPipeline` over many input prefixes in one
+    """Run a :class:`~cdk_kp.infra.pipeline.KeyPhrasesPipeline` over many input prefixes in one
     execution, through a Distributed Map whose items are the pipeline's own executions.
 
     An execution reads a manifest, a JSON array in the pipeline's input bucket, one object per

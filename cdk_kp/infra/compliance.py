@@ -205,8 +205,8 @@ def acknowledge_wildcard(
     (a token or an ARN) of a policy in ``rendered_in``'s stack (default: ``scope``'s), as the
     synthesized template renders it (see :class:`_RenderedAcknowledgement`). The
     acknowledgement is registered when the app is synthesized: check with the validation
-    plugins (:func:`cdk_kp.stack.check_with_every_pack`), or synthesize before calling a pack's
-    ``validate_scope``."""
+    plugins (:func:`cdk_kp.infra.stack.check_with_every_pack`), or synthesize before calling a
+    pack's ``validate_scope``."""
     scope.node.add_validation(
         _RenderedAcknowledgement(scope, resource, reason, rendered_in or scope)
     )

@@ -14,20 +14,23 @@ from typing import cast
 from aws_cdk import Duration, Stack, Token
 from constructs import IConstruct
 
+from cdk_kp.contract import (
+    EXECUTION_NAME_MAX_LENGTH,
+    JOB_NAME_MAX_LENGTH,
+    JOB_NAME_PUNCTUATION,
+    MAX_TAG_KEY_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    MAX_TAGS,
+    S3_URI_MAX_LENGTH,
+)
 from cdk_kp.contract import INPUT_FORMATS as INPUT_FORMATS
 from cdk_kp.contract import LANGUAGE_CODES as LANGUAGE_CODES
 
-#: ``JobName``: 1 to 256 characters matching ``^([\p{L}\p{Z}\p{N}_.:/=+\-%@]*)$``.
-JOB_NAME_PUNCTUATION = "_.:/=+-%@"
-JOB_NAME_MAX_LENGTH = 256
-
-#: Step Functions execution names are at most 80 characters; the default job name is
-#: ``<job_name_prefix>-<execution name>``, so the prefix may take what is left.
-EXECUTION_NAME_MAX_LENGTH = 80
+#: The default job name is ``<job_name_prefix>-<execution name>``, so the prefix may take what
+#: the execution name leaves of the JobName.
 JOB_NAME_PREFIX_MAX_LENGTH = JOB_NAME_MAX_LENGTH - 1 - EXECUTION_NAME_MAX_LENGTH
 
-#: ``S3Uri`` is at most 1024 characters: ``s3://`` + a bucket name of up to 63 + ``/`` + key.
-S3_URI_MAX_LENGTH = 1024
+#: An ``S3Uri`` is ``s3://`` + a bucket name of up to 63 + ``/`` + the key.
 _S3_URI_OVERHEAD = len("s3://") + 63 + 1
 #: The input URI is ``<input_prefix><execution inputPrefix>``; leave half the room to the run.
 INPUT_PREFIX_MAX_LENGTH = (S3_URI_MAX_LENGTH - _S3_URI_OVERHEAD) // 2
@@ -98,10 +101,6 @@ def prefixes_overlap(first: str, second: str) -> bool:
     return first.startswith(second) or second.startswith(first)
 
 
-#: Tags of a Comprehend job: at most 50; keys 1 to 128 characters, values up to 256.
-MAX_TAGS = 50
-
-
 def check_tags(field: str, tags: Mapping[str, str]) -> None:
     """Raise unless ``tags`` can be passed to StartKeyPhrasesDetectionJob."""
     if len(tags) > MAX_TAGS:
@@ -109,13 +108,16 @@ def check_tags(field: str, tags: Mapping[str, str]) -> None:
     for key, value in tags.items():
         if Token.is_unresolved(key) or Token.is_unresolved(value):
             continue
-        if not 1 <= len(key) <= 128:
-            raise ValueError(f"{field} keys must be 1 to 128 characters; got {_shown(key)}")
+        if not 1 <= len(key) <= MAX_TAG_KEY_LENGTH:
+            raise ValueError(
+                f"{field} keys must be 1 to {MAX_TAG_KEY_LENGTH} characters; got {_shown(key)}"
+            )
         if key.lower().startswith("aws:"):
             raise ValueError(f"{field} keys must not start with 'aws:'; got {_shown(key)}")
-        if len(value) > 256:
+        if len(value) > MAX_TAG_VALUE_LENGTH:
             raise ValueError(
-                f"{field} values must be at most 256 characters; got {len(value)} for {_shown(key)}"
+                f"{field} values must be at most {MAX_TAG_VALUE_LENGTH} characters; "
+                f"got {len(value)} for {_shown(key)}"
             )
 
 

@@ -9,8 +9,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from cdk_kp._job import JobSpec, Rendition
-from cdk_kp._states import (
+from cdk_kp.contract import JOB_FAILED, JOB_STOPPED, JOB_TIMED_OUT, POLLING_FAILED
+from cdk_kp.infra._job import JobSpec, Rendition
+from cdk_kp.infra._states import (
     FINAL_FAILED,
     FINAL_OK,
     FINAL_STOPPED,
@@ -22,7 +23,6 @@ from cdk_kp._states import (
     escapes_its_root,
     invalid_field,
 )
-from cdk_kp.contract import JOB_FAILED, JOB_STOPPED, JOB_TIMED_OUT, POLLING_FAILED
 
 
 def build_jsonpath(scope: Construct, spec: JobSpec) -> Rendition:

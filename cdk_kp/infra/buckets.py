@@ -12,8 +12,8 @@ from constructs import Construct
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
 
-from cdk_kp._structs import struct_values
-from cdk_kp.compliance import (
+from cdk_kp.infra._structs import struct_values
+from cdk_kp.infra.compliance import (
     ACCESS_LOG_BUCKET_SSE_S3,
     REPLICATION,
     SSE_S3_DEFAULT,

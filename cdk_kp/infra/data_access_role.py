@@ -9,8 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
-from cdk_kp._endpoints import via_service
-from cdk_kp._validation import (
+from cdk_kp.infra._endpoints import via_service
+from cdk_kp.infra._validation import (
     INPUT_PREFIX_MAX_LENGTH,
     OUTPUT_PREFIX_MAX_LENGTH,
     bucket_problems,
@@ -18,7 +18,7 @@ from cdk_kp._validation import (
     key_problems,
     raise_problems,
 )
-from cdk_kp.compliance import (
+from cdk_kp.infra.compliance import (
     DEFAULT_POLICY,
     INPUT_OBJECTS,
     OUTPUT_OBJECTS,
@@ -32,7 +32,7 @@ from cdk_kp.compliance import (
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
 
-    from cdk_kp.network import JobNetwork
+    from cdk_kp.infra.network import JobNetwork
 
 COMPREHEND_PRINCIPAL = "comprehend.amazonaws.com"
 

@@ -10,14 +10,11 @@ import jsii
 from aws_cdk import Annotations, Stack
 from constructs import Construct, IValidation
 
-from cdk_kp.compliance import JOB_CONTAINERS, acknowledge_regulatory, flatten_reference
+from cdk_kp.contract import MAX_SECURITY_GROUPS, MAX_SUBNETS
+from cdk_kp.infra.compliance import JOB_CONTAINERS, acknowledge_regulatory, flatten_reference
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ec2 as ec2
-
-#: VpcConfig limits of the API.
-MAX_SUBNETS = 16
-MAX_SECURITY_GROUPS = 5
 
 
 @dataclass(frozen=True)

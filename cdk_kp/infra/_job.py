@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_s3 as s3
 
-    from cdk_kp.network import JobNetwork
-    from cdk_kp.schedule import PollSchedule
+    from cdk_kp.infra.network import JobNetwork
+    from cdk_kp.infra.schedule import PollSchedule
 
 #: The service principal Comprehend assumes roles as.
 COMPREHEND_PRINCIPAL = "comprehend.amazonaws.com"

@@ -1,6 +1,6 @@
 """``cdk-kp``: send documents through a deployed key phrase pipeline and read the results.
 
-Importing this module loads no AWS SDK: boto3 and :mod:`cdk_kp.client` are imported inside
+Importing this module loads no AWS SDK: boto3 and :mod:`cdk_kp.runtime.client` are imported inside
 :func:`main`, so that a Ctrl-C while they load ends the command like any other Ctrl-C (one
 line, exit 130) and ``--help`` and command-line errors need no SDK.
 """
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 from cdk_kp import contract
 
 if TYPE_CHECKING:
-    from cdk_kp.client import (
+    from cdk_kp.runtime.client import (
         BatchProgress,
         DocumentKeyPhrases,
         KeyPhrasesClient,
@@ -232,7 +232,7 @@ def _write_records(
 
 
 def _batch_value(value: str) -> str:
-    from cdk_kp.client import InvalidInputError, check_batch_name
+    from cdk_kp.runtime.client import InvalidInputError, check_batch_name
 
     try:
         check_batch_name(value)
@@ -242,7 +242,7 @@ def _batch_value(value: str) -> str:
 
 
 def _execution_arn_value(value: str) -> str:
-    from cdk_kp.client import InvalidInputError, check_execution_arn
+    from cdk_kp.runtime.client import InvalidInputError, check_execution_arn
 
     try:
         check_execution_arn(value)
@@ -277,7 +277,7 @@ def _whole_number(value: str) -> int:
 
 
 def _shard_bytes_value(value: str) -> int:
-    from cdk_kp.sharding import check_limits
+    from cdk_kp.runtime.sharding import check_limits
 
     number = _whole_number(value)
     try:
@@ -288,7 +288,7 @@ def _shard_bytes_value(value: str) -> int:
 
 
 def _shard_documents_value(value: str) -> int:
-    from cdk_kp.sharding import check_limits
+    from cdk_kp.runtime.sharding import check_limits
 
     number = _whole_number(value)
     try:
@@ -458,7 +458,7 @@ def _report_jobs(client: KeyPhrasesClient, outcome: Outcome, display: Display) -
     that stops it; say so when it started none, or when they have all ended."""
     import botocore.exceptions
 
-    from cdk_kp.client import region_of
+    from cdk_kp.runtime.client import region_of
 
     region = region_of(outcome.execution_arn)
     try:
@@ -509,7 +509,7 @@ class _Progress:
 
 
 def _wait(client: KeyPhrasesClient, arn: str, display: Display, poll: float) -> Outcome:
-    from cdk_kp.client import ExecutionFailedError
+    from cdk_kp.runtime.client import ExecutionFailedError
 
     try:
         return client.wait(arn, on_progress=display.progress, poll_seconds=poll)
@@ -581,7 +581,7 @@ def _name_taken(batch: str, outcome: Outcome) -> str:
 
 
 def _run(args: argparse.Namespace, display: Display, stdout: TextIO, progress: _Progress) -> int:
-    from cdk_kp.client import KeyPhrasesClient, new_batch_name
+    from cdk_kp.runtime.client import KeyPhrasesClient, new_batch_name
 
     client = KeyPhrasesClient.from_stack(args.stack)
     batch = args.batch or new_batch_name()
@@ -644,7 +644,7 @@ def _run_batch(
     progress: _Progress,
 ) -> int:
     """Upload the shards, start the batch, follow every shard, write the merged key phrases."""
-    from cdk_kp.client import ExecutionFailedError
+    from cdk_kp.runtime.client import ExecutionFailedError
 
     upload = client.upload_sharded(plan, batch=batch)
     display.say(
@@ -684,7 +684,7 @@ def _run_batch(
 
 def _follow(args: argparse.Namespace, display: Display, stdout: TextIO, progress: _Progress) -> int:
     """``status`` and ``results`` of an execution."""
-    from cdk_kp.client import KeyPhrasesClient
+    from cdk_kp.runtime.client import KeyPhrasesClient
 
     arn: str = args.execution_arn
     progress.arn = arn
@@ -756,7 +756,7 @@ def _main(argv: Sequence[str] | None, stdout: TextIO, display: Display, progress
     # Imported here, not with the module: see the module's docstring.
     import botocore.exceptions
 
-    from cdk_kp.client import (
+    from cdk_kp.runtime.client import (
         ArchiveError,
         InvalidInputError,
         NotAKeyPhrasesStackError,
