@@ -66,9 +66,9 @@ test-minimum: node_modules/.installed $(MIN_VENV)/.installed
 # empty stack and the AWS Solutions Constructs peer (installed into .bench/ on first run), and a
 # 25-shard batch's concurrency trace against one shard at a time.
 bench: install
-	$(BIN)/python benchmarks/polling.py
-	$(BIN)/python benchmarks/synth.py
-	$(BIN)/python benchmarks/batch.py
+	$(BIN)/python -m benchmarks.polling
+	$(BIN)/python -m benchmarks.synth
+	$(BIN)/python -m benchmarks.batch
 
 # A fresh resolution of pyproject.toml's ranges, written to constraints.txt. Not part of set-up:
 # run it to move the development environment forward, then read the snapshot diff.

@@ -4,7 +4,7 @@ One stack holds a pipeline and two batches over it: the default (at most 10 jobs
 Comprehend quota) with 20 % of failed shards tolerated, and a baseline that runs one shard at a
 time (``max_concurrency=1``, how a user starting jobs by hand without overrunning the quota
 would go). Both are synthesized by CDK, deployed into moto and executed by moto's Step Functions
-interpreter through the test harness (``tests/harness.py``; its docstring lists what it bridges).
+interpreter through the test emulator (``tests/emulator/``; its docstring lists what it bridges).
 Shards 3, 11 and 19 fail. Every job stays active for three Describe calls and until every shard
 the Map is running has started its job, so what overlaps is what the Map allows.
 
@@ -18,7 +18,7 @@ milliseconds and ten concurrent executions share one Python process; on AWS a jo
 minutes, so the figure that carries over is the rounds of jobs: the batch's makespan is about
 that many job durations.
 
-    .venv/bin/python benchmarks/batch.py
+    .venv/bin/python -m benchmarks.batch    # from the repository root
 """
 
 from __future__ import annotations
@@ -26,27 +26,26 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
+from aws_cdk import Duration
+from aws_cdk.assertions import Template
+
+from cdk_kp import KeyPhrasesBatch, KeyPhrasesPipeline, PollSchedule
+from tests.emulator import ComprehendScript, LocalAws, ScriptedJob, local_aws
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# moto and boto3 need credentials and a region; these are fake and never leave the process.
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",
     AWS_DEFAULT_REGION="us-east-1",
 )
-
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import Duration  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
-
-from cdk_kp import KeyPhrasesBatch, KeyPhrasesPipeline, PollSchedule  # noqa: E402
-from tests.harness import ComprehendScript, LocalAws, ScriptedJob, local_aws  # noqa: E402
 
 SHARDS = 25
 FAILING = (3, 11, 19)

@@ -1,7 +1,7 @@
 """What polling costs: the shipped workflow against a fixed 60 s poller, on a virtual clock.
 
 Both definitions are synthesized by CDK, deployed into moto and executed by moto's Step Functions
-interpreter (the test harness, ``tests/harness.py``): Wait states and retry intervals advance a
+interpreter (the test emulator, ``tests/emulator/``): Wait states and retry intervals advance a
 virtual clock instead of sleeping, and the emulated Comprehend job reports IN_PROGRESS until its
 virtual end time, then COMPLETED. For each job duration it prints state transitions (states
 entered, from the execution history), Describe calls, history events and the detection lag (job
@@ -10,40 +10,39 @@ end to execution end), for both, and their ratios.
 The reference is built like the AWS job-poller sample: Start, then Wait 60 s, Describe, Choice,
 around again until the job ends.
 
-    .venv/bin/python benchmarks/polling.py            # 40 durations, 2 minutes to 24 hours
-    .venv/bin/python benchmarks/polling.py --points 5 # a quick look
+    .venv/bin/python -m benchmarks.polling            # 40 durations, 2 minutes to 24 hours
+    .venv/bin/python -m benchmarks.polling --points 5 # a quick look
+
+(from the repository root: ``tests.emulator`` is imported as a package).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import aws_cdk as cdk
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from aws_cdk.assertions import Template
+
+from cdk_kp import KeyPhrasesStack
+from cdk_kp.contract import HISTORY_EVENT_LIMIT
+from tests.emulator import ComprehendScript, LocalAws, local_aws
+
+# moto and boto3 need credentials and a region; these are fake and never leave the process.
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",
     AWS_DEFAULT_REGION="us-east-1",
 )
-
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import Duration  # noqa: E402
-from aws_cdk import aws_iam as iam  # noqa: E402
-from aws_cdk import aws_s3 as s3  # noqa: E402
-from aws_cdk import aws_stepfunctions as sfn  # noqa: E402
-from aws_cdk import aws_stepfunctions_tasks as tasks  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
-
-from cdk_kp import KeyPhrasesStack  # noqa: E402
-from cdk_kp.contract import HISTORY_EVENT_LIMIT  # noqa: E402
-from tests.harness import ComprehendScript, LocalAws, local_aws  # noqa: E402
 
 FIXED_INTERVAL = 60
 MIN_DURATION = 120

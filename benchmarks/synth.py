@@ -14,8 +14,8 @@ machine noise falls on all of them alike, and the median of the runs is reported
   installed into a virtual environment of its own (.bench/peer-venv) and compared against an
   empty stack synthesized in that same environment.
 
-    .venv/bin/python benchmarks/synth.py             # 7 runs of each
-    .venv/bin/python benchmarks/synth.py --runs 5 --no-peer
+    .venv/bin/python -m benchmarks.synth             # 7 runs of each
+    .venv/bin/python -m benchmarks.synth --runs 5 --no-peer
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from cdk_kp.runtime.client import KeyPhrasesClient
 
 from .conftest import new_app
 from .definitions import definitions_in
-from .harness import (
+from .emulator import (
     ACCOUNT,
     ACTIVE_STATUSES,
     REGION,

@@ -26,7 +26,7 @@ from aws_cdk.assertions import Template
 from cdk_kp.contract import INVALID_INPUT
 from cdk_kp.runtime import cli
 
-from .harness import (
+from .emulator import (
     ComprehendScript,
     LocalAws,
     ScriptedJob,

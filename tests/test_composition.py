@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from aws_cdk.assertions import Template
 
-from .harness import ComprehendScript, local_aws
+from .emulator import ComprehendScript, local_aws
 from .variants import JOB_TAGS, hardened, own_state_machine, two_fragments
 
 START = "startKeyPhrasesDetectionJob"
 
 
 def test_fragment_inside_a_users_state_machine_runs():
-    """The README's composition example: the fragment between two states of one's own."""
+    """The composition example of docs/constructs-and-props.md: the fragment between two
+    states of one's own."""
     stack = own_state_machine()
     with local_aws(Template.from_stack(stack).to_json(), stack_name="Composed") as aws:
         aws.create_executable(aws.resolved_definition(aws.outputs["Arn"]))

@@ -17,7 +17,7 @@ from cdk_kp import KeyPhrasesDataAccessRole
 from cdk_kp.infra.data_access_role import grant_data_access
 
 from .conftest import BYO_ROLE_ARN, new_app, only_resource
-from .harness import local_aws
+from .emulator import local_aws
 
 #: DataAccessRoleArn's pattern in StartKeyPhrasesDetectionJob (botocore's comprehend model).
 ROLE_ARN_PATTERN = re.compile(r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$")

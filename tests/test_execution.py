@@ -2,7 +2,7 @@
 
 The bundled stack's template is deployed into moto's CloudFormation, and its resolved definition
 runs in moto's Step Functions interpreter; its SDK tasks call moto's Comprehend, which the test
-plays through :class:`ComprehendScript`. See ``harness.py`` for what is bridged and why.
+plays through :class:`ComprehendScript`. See ``tests/emulator/`` for what is bridged and why.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from aws_cdk.assertions import Template
 
 from cdk_kp import PollSchedule
 
-from .harness import ComprehendScript, Execution, LocalAws, local_aws
+from .emulator import ComprehendScript, Execution, LocalAws, local_aws
 
 TOKEN_PATTERN = re.compile(r"^[a-zA-Z0-9-]{1,64}$")
 START = "startKeyPhrasesDetectionJob"
@@ -334,9 +334,10 @@ def test_token_differs_between_executions_with_the_same_input(aws):
 
 
 def test_a_stop_that_lands_while_the_start_is_evaluated_makes_no_call(aws, monkeypatch):
-    """The harness's bridge for moto's pruning: the stop lands exactly while StartJob's
-    ClientRequestToken (``States.Hash(...)``) is evaluated, so that part is pruned. moto alone
-    would call Comprehend with the rest; AWS makes no call for a stopped execution."""
+    """The emulator's bridge for moto's pruning (``emulator/stopped_task_calls.py``): the stop
+    lands exactly while StartJob's ClientRequestToken (``States.Hash(...)``) is evaluated, so
+    that part is pruned. moto alone would call Comprehend with the rest; AWS makes no call for a
+    stopped execution."""
     from moto.stepfunctions.parser.asl.component.intrinsic.function.statesfunction.hash_calculations.hash_func import (  # noqa: E501
         HashFunc,
     )

@@ -3,8 +3,9 @@
 Its JSONata rendition runs in a JSONata state machine and in a JSONPath one, and behaves as its
 JSONPath rendition does: the same request to Comprehend (the same idempotency token for the same
 execution and request), the same output, the same errors with the same causes, the same waits.
-Each scenario runs both renditions in the emulator (JSONata through the harness's bridge) and
-compares them. Where the fragment cannot run, the synth says why.
+Each scenario runs both renditions in the emulator (JSONata through its bridge,
+``tests/emulator/jsonata_eval.py``) and compares them. Where the fragment cannot run, the synth
+says why.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from aws_cdk.assertions import Template
 from cdk_kp import KeyPhrasesWorkflow, PollSchedule
 
 from .conftest import new_app
-from .harness import ComprehendScript, Execution, LocalAws, local_aws
+from .emulator import ComprehendScript, Execution, LocalAws, local_aws
 
 START = "startKeyPhrasesDetectionJob"
 STOP = "stopKeyPhrasesDetectionJob"
