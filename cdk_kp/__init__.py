@@ -23,7 +23,7 @@ from cdk_kp.contract import (
 )
 
 if TYPE_CHECKING:
-    from cdk_kp.infra.batch import KeyPhrasesBatch
+    from cdk_kp.infra.batch import BatchablePipeline, KeyPhrasesBatch
     from cdk_kp.infra.data_access_role import KeyPhrasesDataAccessRole, grant_data_access
     from cdk_kp.infra.network import JobNetwork
     from cdk_kp.infra.pipeline import KeyPhrasesPipeline
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "KeyPhrasesBatch": "cdk_kp.infra.batch",
+    "BatchablePipeline": "cdk_kp.infra.batch",
     "KeyPhrasesDataAccessRole": "cdk_kp.infra.data_access_role",
     "grant_data_access": "cdk_kp.infra.data_access_role",
     "JobNetwork": "cdk_kp.infra.network",
@@ -60,6 +61,7 @@ __all__ = [
     "JOB_TIMED_OUT",
     "LANGUAGE_CODES",
     "POLLING_FAILED",
+    "BatchablePipeline",
     "InputFormat",
     "JobNetwork",
     "KeyPhrasesBatch",

@@ -117,3 +117,11 @@ def pipeline_resource(template: Template, resource_type: str) -> tuple[str, Mapp
     }
     assert len(found) == 1, f"expected one pipeline {resource_type}, found {sorted(found)}"
     return next(iter(found.items()))
+
+
+@pytest.fixture(scope="session")
+def variant_templates() -> dict[str, Template]:
+    """Every stack variant of tests/variants.py, synthesized once per session."""
+    from .variants import BUILDERS
+
+    return {name: Template.from_stack(build()) for name, build in BUILDERS.items()}

@@ -15,7 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from cdk_kp import KeyPhrasesPipeline, PollSchedule
-from cdk_kp.infra.pipeline import default_execution_timeout
+from cdk_kp.infra._pipeline_props import default_execution_timeout
 
 from .conftest import (
     BYO_INPUT_BUCKET,

@@ -1,79 +1,41 @@
-"""Security properties: customer-managed keys end to end, VPC, job tags, no wildcard resources,
-and data that is never lost by accident."""
+"""Security properties: no wildcard resources, data that is never lost by accident, and
+customer-managed keys end to end (tests/test_security_network.py: VPC and job tags)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from cdk_kp import KeyPhrasesPipeline
+from cdk_kp.infra._state_machine import LOG_GROUP_KEY_ACTIONS
 from cdk_kp.infra.compliance import NO_RESOURCE_LEVEL_ACTIONS
-from cdk_kp.infra.network import S3_UNREACHABLE_WARNING
-from cdk_kp.infra.pipeline import LOG_GROUP_KEY_ACTIONS
 
 from .conftest import ROOT, new_app
-from .definitions import definitions_in
-from .variants import BUILDERS, JOB_TAGS, in_vpc
+from .templates import (
+    as_list,
+    data_access_statements,
+    identity_statements,
+    key_arn,
+    named,
+    resources,
+    start_state,
+    state_machine_statements,
+)
+from .variants import BUILDERS
 
 VARIANT_NAMES = sorted(BUILDERS)
 
 
 @pytest.fixture(scope="module")
-def templates() -> dict[str, Template]:
-    return {name: Template.from_stack(build()) for name, build in BUILDERS.items()}
-
-
-def resources(template: Template, resource_type: str) -> Mapping[str, Mapping[str, Any]]:
-    found: Mapping[str, Mapping[str, Any]] = template.find_resources(resource_type)
-    return found
-
-
-def identity_statements(template: Template) -> list[tuple[str, dict[str, Any]]]:
-    """Every statement of every identity-based policy, with the logical ID that holds it."""
-    found = []
-    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-        for logical_id, policy in resources(template, kind).items():
-            found += [(logical_id, s) for s in policy["Properties"]["PolicyDocument"]["Statement"]]
-    for logical_id, role in resources(template, "AWS::IAM::Role").items():
-        for inline in role["Properties"].get("Policies", []):
-            found += [(logical_id, s) for s in inline["PolicyDocument"]["Statement"]]
-    return found
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def named(template: Template, resource_type: str, fragment: str) -> tuple[str, Mapping[str, Any]]:
-    (found,) = [(k, v) for k, v in resources(template, resource_type).items() if fragment in k]
-    return found
-
-
-def start_state(template: Template) -> dict[str, Any]:
-    (definition,) = [d for d in definitions_in(template).values() if "StartJob" in d["States"]]
-    state: dict[str, Any] = definition["States"]["StartJob"]
-    return state
-
-
-def state_machine_statements(template: Template) -> list[dict[str, Any]]:
-    return [
-        s
-        for k, s in identity_statements(template)
-        if "StateMachineRole" in k and not k.startswith("Batch")
-    ]
-
-
-def data_access_statements(template: Template) -> list[dict[str, Any]]:
-    return [s for k, s in identity_statements(template) if "DataAccessRole" in k]
+def templates(variant_templates: dict[str, Template]) -> dict[str, Template]:
+    return variant_templates
 
 
 # -- wildcards ---------------------------------------------------------------------------------
@@ -113,10 +75,10 @@ def test_the_wildcard_check_can_fail():
     assert not set(as_list(loose[0]["Action"])) <= set(NO_RESOURCE_LEVEL_ACTIONS)
 
 
-def test_every_action_allowed_on_every_resource_is_listed_in_the_readme():
-    readme = (ROOT / "README.md").read_text()
+def test_every_action_allowed_on_every_resource_is_listed_in_the_docs():
+    page = (ROOT / "README.md").read_text()
     for action in NO_RESOURCE_LEVEL_ACTIONS:
-        assert f"`{action}`" in readme, action
+        assert f"`{action}`" in page, action
 
 
 # -- data safety -------------------------------------------------------------------------------
@@ -189,12 +151,6 @@ def test_deleting_data_is_an_explicit_opt_in():
 
 
 # -- customer-managed keys ---------------------------------------------------------------------
-
-
-def key_arn(template: Template, prefix: str = "Key") -> dict[str, Any]:
-    """The ARN of the key whose logical ID starts with ``prefix``."""
-    (logical_id,) = [k for k in resources(template, "AWS::KMS::Key") if k.startswith(prefix)]
-    return {"Fn::GetAtt": [logical_id, "Arn"]}
 
 
 @pytest.mark.parametrize("which", ["InputBucket", "OutputBucket"])
@@ -353,289 +309,3 @@ def test_bring_your_own_encrypted_buckets_keys_are_granted():
     template = Template.from_stack(stack)
     statements = {s.get("Sid"): s for s in data_access_statements(template)}
     assert statements["UseBucketKeysThroughS3"]["Resource"] == key_arn(template, "TheirKey")
-
-
-# -- VPC ---------------------------------------------------------------------------------------
-
-
-SUBNETS = ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"]
-
-
-def test_jobs_run_in_the_vpcs_private_subnets_open_only_to_their_own_group(templates):
-    """Comprehend's VPC guide: a job's containers must reach each other, through a rule that
-    allows inbound connections between members of the same security group; nothing else gets
-    in, and everything may go out (to S3)."""
-    template = templates["vpc"]
-    config = start_state(template)["Parameters"]["VpcConfig"]
-    assert config["Subnets"] == SUBNETS
-    (group_id,) = config["SecurityGroupIds"]
-    assert group_id.startswith("sg-")
-    logical_id, group = named(template, "AWS::EC2::SecurityGroup", "JobSecurityGroup")
-    assert "SecurityGroupIngress" not in group["Properties"]
-    assert group["Properties"]["SecurityGroupEgress"] == [
-        {
-            "CidrIp": "0.0.0.0/0",
-            "Description": "Allow all outbound traffic by default",
-            "IpProtocol": "-1",
-        }
-    ]
-    assert group["Properties"]["VpcId"] == "vpc-0a1b2c3d4e5f60718"
-    (ingress,) = resources(template, "AWS::EC2::SecurityGroupIngress").values()
-    own_id = {"Fn::GetAtt": [logical_id, "GroupId"]}
-    assert ingress["Properties"] == {
-        "Description": "the containers of one Comprehend job",
-        "GroupId": own_id,
-        "IpProtocol": "-1",
-        "SourceSecurityGroupId": own_id,
-    }
-
-
-def pipeline_in(vpc_kind: str, *, endpoint: bool = False) -> cdk.Stack:
-    """A pipeline in a VPC defined in the app: private subnets with a NAT gateway, isolated
-    subnets (with or without an S3 gateway endpoint, added after the pipeline), or its public
-    subnets."""
-    stack = cdk.Stack(new_app(), "Network")
-    if vpc_kind == "isolated":
-        vpc = ec2.Vpc(
-            stack,
-            "Vpc",
-            max_azs=2,
-            nat_gateways=0,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(name="Jobs", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-            ],
-        )
-        selection = None
-    else:
-        vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
-        selection = (
-            ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC) if vpc_kind == "public" else None
-        )
-    KeyPhrasesPipeline(stack, "Pipeline", vpc=vpc, vpc_subnets=selection)
-    if endpoint:
-        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
-    return stack
-
-
-def s3_warnings(stack: cdk.Stack) -> list[str]:
-    app = stack.node.root
-    assert isinstance(app, cdk.App)
-    messages = app.synth().get_stack_by_name(stack.stack_name).messages
-    return [str(m.entry.data) for m in messages if S3_UNREACHABLE_WARNING in str(m.entry.data)]
-
-
-@pytest.mark.parametrize(
-    ("vpc_kind", "endpoint", "stranded"),
-    [
-        ("private-with-egress", False, None),
-        ("isolated", True, None),
-        ("isolated", False, "Network/Vpc/JobsSubnet1, Network/Vpc/JobsSubnet2"),
-        ("public", False, "Network/Vpc/PublicSubnet1, Network/Vpc/PublicSubnet2"),
-    ],
-    ids=["nat", "isolated-with-endpoint", "isolated", "public"],
-)
-def test_subnets_that_cannot_reach_s3_are_named_at_synth(vpc_kind, endpoint, stranded):
-    """Comprehend's VPC guide: job containers without internet access reach S3 only through a
-    VPC endpoint. A VPC of the app whose job subnets have neither a NAT route nor an S3 gateway
-    endpoint gets a warning naming them (the jobs would fail reading their input)."""
-    warnings = s3_warnings(pipeline_in(vpc_kind, endpoint=endpoint))
-    if stranded is None:
-        assert warnings == []
-    else:
-        (warning,) = warnings
-        assert f"the job's subnets {stranded} have no NAT gateway and no S3 gateway" in warning
-        assert "vpc.add_gateway_endpoint('S3'" in warning
-
-
-def test_an_imported_vpc_is_not_judged(templates):
-    """Its routes are unknown at synth time: no warning (the README says what it needs)."""
-    assert s3_warnings(in_vpc()) == []
-
-
-def test_start_is_allowed_only_in_the_configured_network(templates):
-    template = templates["hardened"]
-    (start,) = [
-        s
-        for s in state_machine_statements(template)
-        if s["Action"] == "comprehend:StartKeyPhrasesDetectionJob"
-    ]
-    assert start["Condition"]["ForAllValues:StringEquals"]["comprehend:VpcSubnets"] == SUBNETS
-    assert start["Condition"]["ForAllValues:StringEquals"]["comprehend:VpcSecurityGroupIds"] == [
-        "sg-0123456789abcdef0"
-    ]
-    assert start["Condition"]["Null"] == {
-        "comprehend:VpcSubnets": "false",
-        "comprehend:VpcSecurityGroupIds": "false",
-    }
-
-
-def ec2_arn(kind: str, resource_id: str) -> dict[str, Any]:
-    return {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":ec2:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                f":{kind}/{resource_id}",
-            ],
-        ]
-    }
-
-
-def test_data_access_role_network_permissions_are_scoped_to_the_job_subnets(templates):
-    statements = {s.get("Sid"): s for s in data_access_statements(templates["hardened"])}
-    interfaces = ec2_arn("network-interface", "*")
-    assert statements["CreateJobInterfacesInJobSubnets"]["Action"] == "ec2:CreateNetworkInterface"
-    create = statements["CreateJobInterfacesInJobSubnets"]["Resource"]
-    expected = [
-        interfaces,
-        *[ec2_arn("subnet", s) for s in SUBNETS],
-        ec2_arn("security-group", "sg-0123456789abcdef0"),
-    ]
-    assert sorted(map(json.dumps, create)) == sorted(map(json.dumps, expected))
-    manage = statements["ManageJobInterfacesInJobSubnets"]
-    assert manage["Resource"] == interfaces
-    assert manage["Condition"] == {
-        "ArnEquals": {"ec2:Subnet": [ec2_arn("subnet", s) for s in SUBNETS]}
-    }
-    assert statements["DescribeJobNetwork"]["Resource"] == "*"
-
-
-def test_no_network_permissions_without_a_vpc(templates):
-    text = json.dumps(data_access_statements(templates["bundled"]))
-    assert "ec2:" not in text
-
-
-@pytest.mark.parametrize(
-    ("subnets", "groups", "message"),
-    [
-        (
-            17,
-            1,
-            r"vpc_subnets must select 1 to 16 subnets \(Comprehend's VpcConfig\); got 17 from "
-            r"the default \(the VPC's private subnets\)",
-        ),
-        (2, 6, r"security_groups must number 1 to 5 .*; got 6"),
-        (2, 0, r"security_groups must number 1 to 5 .*; got 0"),
-    ],
-)
-def test_vpc_config_limits_are_checked_at_synth(subnets, groups, message):
-    stack = cdk.Stack(new_app(), "S")
-    vpc = ec2.Vpc.from_vpc_attributes(
-        stack,
-        "V",
-        vpc_id="vpc-1",
-        availability_zones=["a"] * subnets,
-        private_subnet_ids=[f"subnet-{i}" for i in range(subnets)],
-    )
-    security = [
-        ec2.SecurityGroup.from_security_group_id(stack, f"G{i}", f"sg-{i}") for i in range(groups)
-    ]
-    with pytest.raises(ValueError, match=message):
-        KeyPhrasesPipeline(stack, "Pipeline", vpc=vpc, security_groups=security)
-
-
-def test_subnets_without_a_vpc_are_refused():
-    stack = cdk.Stack(new_app(), "S")
-    with pytest.raises(ValueError, match=r"vpc_subnets and security_groups need a vpc"):
-        KeyPhrasesPipeline(
-            stack,
-            "Pipeline",
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-        )
-
-
-# -- tags --------------------------------------------------------------------------------------
-
-
-def test_job_tags_are_passed_to_the_job(templates):
-    assert start_state(templates["customer-managed-key"])["Parameters"]["Tags"] == [
-        {"Key": "cost-center", "Value": "nlp-42"},
-        {"Key": "data-class", "Value": "confidential"},
-    ]
-
-
-def test_tagging_is_allowed_only_with_these_tags(templates):
-    statements = state_machine_statements(templates["customer-managed-key"])
-    expected: dict[str, dict[str, Any]] = {
-        "StringEquals": {f"aws:RequestTag/{k}": v for k, v in JOB_TAGS.items()},
-        "ForAllValues:StringEquals": {"aws:TagKeys": list(JOB_TAGS)},
-    }
-    (tagging,) = [s for s in statements if s["Action"] == "comprehend:TagResource"]
-    assert tagging["Condition"] == expected
-    (start,) = [s for s in statements if s["Action"] == "comprehend:StartKeyPhrasesDetectionJob"]
-    for operator, condition in expected.items():
-        assert start["Condition"][operator] == {**start["Condition"][operator], **condition}
-
-
-def test_without_tags_nothing_may_be_tagged(templates):
-    statements = state_machine_statements(templates["bundled"])
-    assert not [s for s in statements if "comprehend:TagResource" in as_list(s["Action"])]
-
-
-@pytest.mark.parametrize(
-    ("tags", "message"),
-    [
-        ({"aws:owner": "x"}, r"job_tags keys must not start with 'aws:'; got 'aws:owner'"),
-        ({"": "x"}, r"job_tags keys must be 1 to 128 characters; got ''"),
-        ({"k" * 129: "x"}, r"job_tags keys must be 1 to 128 characters"),
-        ({"k": "v" * 257}, r"job_tags values must be at most 256 characters; got 257 for 'k'"),
-        ({f"k{i}": "v" for i in range(51)}, r"job_tags may hold at most 50 tags; got 51"),
-    ],
-    ids=["aws-prefix", "empty-key", "long-key", "long-value", "too-many"],
-)
-def test_invalid_tags_are_refused(tags, message):
-    with pytest.raises(ValueError, match=message):
-        KeyPhrasesPipeline(cdk.Stack(new_app(), "S"), "Pipeline", job_tags=tags)
-
-
-def test_noncurrent_expiration_is_a_duration():
-    stack = cdk.Stack(new_app(), "S")
-    KeyPhrasesPipeline(stack, "Pipeline", noncurrent_version_expiration=Duration.days(30))
-    _, bucket = named(Template.from_stack(stack), "AWS::S3::Bucket", "OutputBucket")
-    assert {
-        "Id": "ExpireNoncurrentVersions",
-        "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
-        "Status": "Enabled",
-    } in bucket["Properties"]["LifecycleConfiguration"]["Rules"]
-
-
-def test_output_readers_may_decrypt_with_the_key_jobs_encrypt_output_with():
-    stack = cdk.Stack(new_app(), "Readers")
-    key = kms.Key(stack, "Key", enable_key_rotation=True)
-    results = s3.Bucket.from_bucket_name(stack, "Results", "corp-results")
-    pipeline = KeyPhrasesPipeline(stack, "Pipeline", output_bucket=results, encryption_key=key)
-    pipeline.grant_read_output(cdk.aws_iam.User(stack, "Reader"))
-    template = Template.from_stack(stack)
-    (policy,) = [
-        p for k, p in resources(template, "AWS::IAM::Policy").items() if k.startswith("Reader")
-    ]
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert {
-        "Action": "kms:Decrypt",
-        "Condition": {
-            "StringEquals": {
-                "kms:ViaService": {
-                    "Fn::Join": [
-                        "",
-                        ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"],
-                    ]
-                }
-            }
-        },
-        "Effect": "Allow",
-        "Resource": key_arn(template),
-    } in statements
-
-
-def test_an_alias_is_refused_as_a_key():
-    stack = cdk.Stack(new_app(), "S")
-    alias = kms.Alias.from_alias_name(stack, "Alias", "alias/documents")
-    with pytest.raises(
-        ValueError, match=r"encryption_key must be a key, not an alias.*'alias/documents'"
-    ):
-        KeyPhrasesPipeline(stack, "Pipeline", encryption_key=alias)

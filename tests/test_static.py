@@ -18,7 +18,7 @@ import pytest
 from aws_cdk.assertions import Template
 from cfnlint.api import ManualArgs, lint
 
-from cdk_kp.infra.workflow import RETRYABLE_ERRORS
+from cdk_kp.infra._states import RETRYABLE_ERRORS
 
 from .conftest import ROOT
 from .definitions import definitions_in, resolve, resource_types

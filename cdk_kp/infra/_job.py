@@ -8,17 +8,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from constructs import IConstruct
 
 if TYPE_CHECKING:
-    from aws_cdk import aws_kms as kms
-    from aws_cdk import aws_s3 as s3
-
+    from cdk_kp.infra._setup import JobSetup
     from cdk_kp.infra.network import JobNetwork
     from cdk_kp.infra.schedule import PollSchedule
 
 #: The service principal Comprehend assumes roles as.
 COMPREHEND_PRINCIPAL = "comprehend.amazonaws.com"
+
+
+def key_phrases_job_arn(scope: IConstruct, job_id: str = "*") -> str:
+    """``arn:<partition>:comprehend:<region>:<account>:key-phrases-detection-job/<job_id>``."""
+    return Stack.of(scope).format_arn(
+        service="comprehend", resource="key-phrases-detection-job", resource_name=job_id
+    )
 
 
 @dataclass(frozen=True)
@@ -49,80 +56,73 @@ class JobSpec:
     job_arns: list[str]
 
 
-def job_spec(
-    *,
-    job_arn: str,
-    input_bucket: s3.IBucket,
-    input_prefix: str,
-    output_bucket: s3.IBucket,
-    output_prefix: str,
-    data_access_role: iam.IRole,
-    language_code: str,
-    input_format: str,
-    job_name_prefix: str,
-    poll_schedule: PollSchedule,
-    output_encryption_key: kms.IKey | None,
-    volume_encryption_key: kms.IKey | None,
-    network: JobNetwork | None,
-    job_tags: Mapping[str, str],
-) -> JobSpec:
+def job_spec(setup: JobSetup, *, role_arn: str, schedule: PollSchedule, job_arn: str) -> JobSpec:
     """The request and its permissions: the Start permission holds only for a request that
     carries exactly these keys, network and tags."""
-    extra_parameters: dict[str, Any] = {}
     conditions: dict[str, dict[str, Any]] = {}
     statements = [
         iam.PolicyStatement(
             actions=["iam:PassRole"],
-            resources=[data_access_role.role_arn],
+            resources=[role_arn],
             conditions={"StringEquals": {"iam:PassedToService": COMPREHEND_PRINCIPAL}},
         )
     ]
-    # comprehend:OutputKmsKey and comprehend:VolumeKmsKey are ARN-typed condition keys; the
-    # request passes the keys by ARN so that they compare equal.
-    output_key_arn = None
-    if output_encryption_key is not None:
-        output_key_arn = output_encryption_key.key_arn
-        conditions.setdefault("ArnEquals", {})["comprehend:OutputKmsKey"] = output_key_arn
-    if volume_encryption_key is not None:
-        extra_parameters["VolumeKmsKeyId"] = volume_encryption_key.key_arn
-        conditions.setdefault("ArnEquals", {})["comprehend:VolumeKmsKey"] = (
-            volume_encryption_key.key_arn
-        )
-    if network is not None:
-        extra_parameters["VpcConfig"] = {
-            "SecurityGroupIds": network.security_group_ids,
-            "Subnets": network.subnet_ids,
-        }
-        # ArrayOfString keys holding IDs: every value must be one of ours.
-        conditions.setdefault("ForAllValues:StringEquals", {}).update(
-            {
-                "comprehend:VpcSubnets": network.subnet_ids,
-                "comprehend:VpcSecurityGroupIds": network.security_group_ids,
-            }
-        )
-        # ForAllValues also holds for an absent key: require both to be present.
-        conditions["Null"] = {
-            "comprehend:VpcSubnets": "false",
-            "comprehend:VpcSecurityGroupIds": "false",
-        }
-    if job_tags:
-        extra_parameters["Tags"] = [{"Key": k, "Value": v} for k, v in job_tags.items()]
-        statements.append(_tag_statement(job_arn, job_tags, conditions))
+    extra_parameters = _key_parameters(setup, conditions)
+    if setup.network is not None:
+        extra_parameters["VpcConfig"] = _vpc_config(setup.network, conditions)
+    if setup.job_tags:
+        extra_parameters["Tags"] = [{"Key": k, "Value": v} for k, v in setup.job_tags.items()]
+        statements.append(_tag_statement(job_arn, setup.job_tags, conditions))
     return JobSpec(
-        input_root=f"s3://{input_bucket.bucket_name}/{input_prefix}",
-        output_root=f"s3://{output_bucket.bucket_name}/{output_prefix}",
-        role_arn=data_access_role.role_arn,
-        language_code=language_code,
-        input_format=input_format,
-        job_name_prefix=job_name_prefix,
-        waits=poll_schedule.waits,
-        budget=poll_schedule.timeout_seconds,
-        output_key_arn=output_key_arn,
+        input_root=f"s3://{setup.input_bucket.bucket_name}/{setup.input_prefix}",
+        output_root=f"s3://{setup.output_bucket.bucket_name}/{setup.output_prefix}",
+        role_arn=role_arn,
+        language_code=setup.language_code,
+        input_format=setup.input_format,
+        job_name_prefix=setup.job_name_prefix,
+        waits=schedule.waits,
+        budget=schedule.timeout_seconds,
+        output_key_arn=None if setup.encryption_key is None else setup.encryption_key.key_arn,
         extra_parameters=extra_parameters,
         start_conditions=conditions,
         start_statements=statements,
         job_arns=[job_arn],
     )
+
+
+def _key_parameters(setup: JobSetup, conditions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``VolumeKmsKeyId``, and the conditions that hold the request to the setup's keys.
+
+    comprehend:OutputKmsKey and comprehend:VolumeKmsKey are ARN-typed condition keys; the
+    request passes the keys by ARN so that they compare equal."""
+    parameters: dict[str, Any] = {}
+    if setup.encryption_key is not None:
+        conditions.setdefault("ArnEquals", {})["comprehend:OutputKmsKey"] = (
+            setup.encryption_key.key_arn
+        )
+    if setup.volume_encryption_key is not None:
+        parameters["VolumeKmsKeyId"] = setup.volume_encryption_key.key_arn
+        conditions.setdefault("ArnEquals", {})["comprehend:VolumeKmsKey"] = (
+            setup.volume_encryption_key.key_arn
+        )
+    return parameters
+
+
+def _vpc_config(network: JobNetwork, conditions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``VpcConfig``, and the conditions that hold the request to exactly that network."""
+    # ArrayOfString keys holding IDs: every value must be one of ours.
+    conditions.setdefault("ForAllValues:StringEquals", {}).update(
+        {
+            "comprehend:VpcSubnets": network.subnet_ids,
+            "comprehend:VpcSecurityGroupIds": network.security_group_ids,
+        }
+    )
+    # ForAllValues also holds for an absent key: require both to be present.
+    conditions["Null"] = {
+        "comprehend:VpcSubnets": "false",
+        "comprehend:VpcSecurityGroupIds": "false",
+    }
+    return {"SecurityGroupIds": network.security_group_ids, "Subnets": network.subnet_ids}
 
 
 def _tag_statement(

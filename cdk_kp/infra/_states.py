@@ -11,7 +11,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from cdk_kp.contract import INPUT_FORMATS, INVALID_INPUT, LANGUAGE_CODES
+from cdk_kp.contract import (
+    INPUT_FORMATS,
+    INVALID_INPUT,
+    LANGUAGE_CODES,
+    START_JOB_RESOURCE,
+    START_JOB_STATE,
+)
+from cdk_kp.infra._job import JobSpec
 
 #: Errors worth another try, per Comprehend operation: throttling and internal errors, as far
 #: as the operation can raise them (botocore's model lists no throttling for Stop).
@@ -40,11 +47,6 @@ MAX_RETRY_SECONDS = sum(
 VAR_SCHEDULE = "keyPhrasesSchedule"
 VAR_POLLS = "keyPhrasesPolls"
 VAR_WAIT = "keyPhrasesWait"
-
-#: Job statuses of the API.
-FINAL_OK = "COMPLETED"
-FINAL_FAILED = "FAILED"
-FINAL_STOPPED = "STOPPED"
 
 
 class _ConditionedCallAwsService(tasks.CallAwsService):
@@ -144,4 +146,26 @@ def check_language_and_format(scope: Construct, choice: sfn.Choice) -> sfn.Choic
             "inputFormat",
             f"must be one of {', '.join(INPUT_FORMATS)}",
         ),
+    )
+
+
+def start_job(
+    scope: Construct, spec: JobSpec, parameters: Mapping[str, Any], **props: Any
+) -> tasks.CallAwsService:
+    """The StartKeyPhrasesDetectionJob task of either rendition: ``parameters`` (the request as
+    the rendition writes it) and the spec's extra parameters, held to the spec's permissions,
+    assigning the poll schedule's variables; ``props`` add the rendition's own (its query
+    language, how it keeps the result)."""
+    return comprehend_call(
+        scope,
+        START_JOB_STATE,
+        START_JOB_RESOURCE,
+        conditions=spec.start_conditions,
+        comment="The token is a hash of the execution and the request: a retried or "
+        "redriven start returns the job the first attempt created.",
+        iam_resources=spec.job_arns,
+        additional_iam_statements=spec.start_statements,
+        parameters={**parameters, **spec.extra_parameters},
+        assign={VAR_SCHEDULE: list(spec.waits), VAR_POLLS: 0, VAR_WAIT: spec.waits[0]},
+        **props,
     )

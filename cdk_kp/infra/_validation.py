@@ -303,3 +303,40 @@ def struct_shown(name: str, values: Mapping[str, object]) -> str:
         return enum_name if isinstance(enum_name, str) else repr(value)
 
     return f"{name}({', '.join(f'{k}={shown(v)}' for k, v in values.items())})"
+
+
+# -- the props the constructs share, each checked the same way wherever it is given ------------
+
+_Check = Callable[[str, object, IConstruct], list[str]]
+
+
+def _keys(field: str, value: object, scope: IConstruct) -> list[str]:
+    return key_problems(field, value, scope)
+
+
+#: The check of each prop the library's constructs share, by the prop's name.
+FIELD_CHECKS: dict[str, _Check] = {
+    "input_bucket": bucket_problems,
+    "output_bucket": bucket_problems,
+    "input_prefix": lambda f, v, _: key_prefix_problems(f, v, INPUT_PREFIX_MAX_LENGTH),
+    "output_prefix": lambda f, v, _: key_prefix_problems(f, v, OUTPUT_PREFIX_MAX_LENGTH),
+    "data_access_role": role_problems,
+    "language_code": lambda f, v, _: choice_problems(f, v, LANGUAGE_CODES),
+    "input_format": lambda f, v, _: choice_problems(f, v, INPUT_FORMATS),
+    "job_name_prefix": lambda f, v, _: job_name_prefix_problems(f, v),
+    "job_tags": lambda f, v, _: tags_problems(f, cast("Mapping[str, str]", v)),
+    "encryption_key": _keys,
+    "output_encryption_key": _keys,
+    "volume_encryption_key": _keys,
+}
+
+
+def field_problems(scope: IConstruct, values: Mapping[str, object]) -> list[str]:
+    """The problems of every value whose name :data:`FIELD_CHECKS` knows, in the given order,
+    each naming the field and the value."""
+    return [
+        problem
+        for name, value in values.items()
+        if name in FIELD_CHECKS
+        for problem in FIELD_CHECKS[name](name, value, scope)
+    ]

@@ -11,25 +11,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from cdk_kp.contract import (
-    INPUT_FORMATS,
-    INVALID_INPUT,
-    JOB_FAILED,
-    JOB_STOPPED,
-    JOB_TIMED_OUT,
-    LANGUAGE_CODES,
-    POLLING_FAILED,
-)
+from cdk_kp import contract
+from cdk_kp.contract import INPUT_FORMAT, INPUT_PREFIX, JOB_NAME, LANGUAGE_CODE, JobStatus
 from cdk_kp.infra._job import JobSpec, Rendition
-from cdk_kp.infra._states import (
-    FINAL_FAILED,
-    FINAL_OK,
-    FINAL_STOPPED,
-    VAR_POLLS,
-    VAR_SCHEDULE,
-    VAR_WAIT,
-    comprehend_call,
-)
+from cdk_kp.infra._states import VAR_POLLS, VAR_SCHEDULE, VAR_WAIT, comprehend_call, start_job
 
 JSONATA = sfn.QueryLanguage.JSONATA
 #: The request, once ApplyDefaults has merged the defaults into the input.
@@ -85,7 +70,7 @@ def build_jsonata(scope: Construct, spec: JobSpec) -> Rendition:
             scope,
             spec,
             "StopJobAfterError",
-            POLLING_FAILED,
+            contract.POLLING_FAILED,
             "PollingFailed",
             f"'Polling Comprehend job ' & {JOB}.JobId & ' failed with ' & "
             "$states.input.error.Error & ': ' & $states.input.error.Cause & "
@@ -121,14 +106,14 @@ def _validate(scope: Construct, start: sfn.IChainable) -> sfn.Choice:
         (
             "InvalidLanguageCode",
             "languageCode",
-            f"must be one of {', '.join(LANGUAGE_CODES)}",
-            f"$not({REQUEST}.languageCode in {_literal(list(LANGUAGE_CODES))})",
+            f"must be one of {', '.join(contract.LANGUAGE_CODES)}",
+            f"$not({REQUEST}.languageCode in {_literal(list(contract.LANGUAGE_CODES))})",
         ),
         (
             "InvalidInputFormat",
             "inputFormat",
-            f"must be one of {', '.join(INPUT_FORMATS)}",
-            f"$not({REQUEST}.inputFormat in {_literal(list(INPUT_FORMATS))})",
+            f"must be one of {', '.join(contract.INPUT_FORMATS)}",
+            f"$not({REQUEST}.inputFormat in {_literal(list(contract.INPUT_FORMATS))})",
         ),
         (
             "InvalidInputPrefix",
@@ -151,7 +136,7 @@ def _validate(scope: Construct, start: sfn.IChainable) -> sfn.Choice:
             sfn.Fail.jsonata(
                 scope,
                 state_id,
-                error=INVALID_INPUT,
+                error=contract.INVALID_INPUT,
                 cause=_expr(f"'{field} {expectation}; got ' & {_json_of(f'{REQUEST}.{field}')}"),
             ),
         )
@@ -169,37 +154,29 @@ def _start_job(scope: Construct, spec: JobSpec) -> tasks.CallAwsService:
             "$states.context.Execution.Id",
             _literal(spec.input_root),
             _literal(spec.output_root),
-            *(f"{REQUEST}.{f}" for f in ("inputPrefix", "inputFormat", "languageCode", "jobName")),
+            *(f"{REQUEST}.{f}" for f in (INPUT_PREFIX, INPUT_FORMAT, LANGUAGE_CODE, JOB_NAME)),
         ]
     )
-    return comprehend_call(
+    return start_job(
         scope,
-        "StartJob",
-        "startKeyPhrasesDetectionJob",
-        query_language=JSONATA,
-        conditions=spec.start_conditions,
-        comment="The token is a hash of the execution and the request: a retried or "
-        "redriven start returns the job the first attempt created.",
-        iam_resources=spec.job_arns,
-        additional_iam_statements=spec.start_statements,
-        parameters={
+        spec,
+        {
             "InputDataConfig": {
-                "S3Uri": _expr(f"{_literal(spec.input_root)} & {REQUEST}.inputPrefix"),
-                "InputFormat": _expr(f"{REQUEST}.inputFormat"),
+                "S3Uri": _expr(f"{_literal(spec.input_root)} & {REQUEST}.{INPUT_PREFIX}"),
+                "InputFormat": _expr(f"{REQUEST}.{INPUT_FORMAT}"),
             },
             "OutputDataConfig": output,
             "DataAccessRoleArn": spec.role_arn,
-            "LanguageCode": _expr(f"{REQUEST}.languageCode"),
-            "JobName": _expr(f"{REQUEST}.jobName"),
+            "LanguageCode": _expr(f"{REQUEST}.{LANGUAGE_CODE}"),
+            "JobName": _expr(f"{REQUEST}.{JOB_NAME}"),
             # The same string the JSONPath rendition hashes: the same token for the same request.
             "ClientRequestToken": _expr(f"$hash($join([{token_parts}], '|'), 'SHA-256')"),
-            **spec.extra_parameters,
         },
+        query_language=JSONATA,
         outputs=_expr(
             '{"job": {"JobId": $states.result.JobId, "JobArn": $states.result.JobArn, '
             '"JobStatus": $states.result.JobStatus}}'
         ),
-        assign={VAR_SCHEDULE: list(spec.waits), VAR_POLLS: 0, VAR_WAIT: spec.waits[0]},
     )
 
 
@@ -230,7 +207,7 @@ def _check_job_status(
         scope,
         spec,
         "StopTimedOutJob",
-        JOB_TIMED_OUT,
+        contract.JOB_TIMED_OUT,
         "JobTimedOut",
         f"'Comprehend job ' & {JOB}.JobId & ' was still running after the {spec.budget} s "
         "budget; a stop was requested'",
@@ -248,26 +225,32 @@ def _check_job_status(
             # A Choice state's own Assign applies when it takes its Default branch.
             assign={VAR_WAIT: _expr(f"${VAR_SCHEDULE}[${VAR_POLLS}]")},
         )
-        .when(sfn.Condition.jsonata(_expr(f"{status} = '{FINAL_OK}'")), completed)
+        .when(sfn.Condition.jsonata(_expr(f"{status} = '{JobStatus.COMPLETED.value}'")), completed)
         .when(
-            sfn.Condition.jsonata(_expr(f"{status} = '{FINAL_FAILED}' and $exists({JOB}.Message)")),
+            sfn.Condition.jsonata(
+                _expr(f"{status} = '{JobStatus.FAILED.value}' and $exists({JOB}.Message)")
+            ),
             fail(
                 "JobFailed",
-                JOB_FAILED,
+                contract.JOB_FAILED,
                 f"'Comprehend job ' & {JOB}.JobId & ' failed: ' & {JOB}.Message",
             ),
         )
         .when(
-            sfn.Condition.jsonata(_expr(f"{status} = '{FINAL_FAILED}'")),
+            sfn.Condition.jsonata(_expr(f"{status} = '{JobStatus.FAILED.value}'")),
             fail(
                 "JobFailedWithoutMessage",
-                JOB_FAILED,
+                contract.JOB_FAILED,
                 f"'Comprehend job ' & {JOB}.JobId & ' failed without a message'",
             ),
         )
         .when(
-            sfn.Condition.jsonata(_expr(f"{status} = '{FINAL_STOPPED}'")),
-            fail("JobStopped", JOB_STOPPED, f"'Comprehend job ' & {JOB}.JobId & ' was stopped'"),
+            sfn.Condition.jsonata(_expr(f"{status} = '{JobStatus.STOPPED.value}'")),
+            fail(
+                "JobStopped",
+                contract.JOB_STOPPED,
+                f"'Comprehend job ' & {JOB}.JobId & ' was stopped'",
+            ),
         )
         .when(
             sfn.Condition.jsonata(_expr(f"${VAR_POLLS} >= {len(spec.waits)}")),

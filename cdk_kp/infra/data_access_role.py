@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -10,14 +10,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from cdk_kp.infra._endpoints import via_service
-from cdk_kp.infra._validation import (
-    INPUT_PREFIX_MAX_LENGTH,
-    OUTPUT_PREFIX_MAX_LENGTH,
-    bucket_problems,
-    key_prefix_problems,
-    key_problems,
-    raise_problems,
-)
+from cdk_kp.infra._job import COMPREHEND_PRINCIPAL, key_phrases_job_arn
+from cdk_kp.infra._setup import JobSetup
+from cdk_kp.infra._validation import field_problems, raise_problems
 from cdk_kp.infra.compliance import (
     DEFAULT_POLICY,
     INPUT_OBJECTS,
@@ -33,37 +28,6 @@ if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
 
     from cdk_kp.infra.network import JobNetwork
-
-COMPREHEND_PRINCIPAL = "comprehend.amazonaws.com"
-
-
-def key_phrases_job_arn(scope: Construct, job_id: str = "*") -> str:
-    """``arn:<partition>:comprehend:<region>:<account>:key-phrases-detection-job/<job_id>``."""
-    return Stack.of(scope).format_arn(
-        service="comprehend", resource="key-phrases-detection-job", resource_name=job_id
-    )
-
-
-class DataAccess(TypedDict):
-    """The keyword arguments of :func:`grant_data_access` and :class:`KeyPhrasesDataAccessRole`
-    that describe what the role reaches."""
-
-    input_bucket: s3.IBucket
-    input_prefix: str
-    output_bucket: s3.IBucket
-    output_prefix: str
-    encryption_key: kms.IKey | None
-    volume_encryption_key: kms.IKey | None
-    network: JobNetwork | None
-
-
-def s3_keys(*keys: kms.IKey | None) -> list[kms.IKey]:
-    """The distinct keys among ``keys`` (by ARN), in order."""
-    seen: dict[str, kms.IKey] = {}
-    for key in keys:
-        if key is not None:
-            seen.setdefault(key.key_arn, key)
-    return list(seen.values())
 
 
 def grant_data_access(
@@ -94,23 +58,43 @@ def grant_data_access(
     depend on the resources granted (the pipeline's buckets, keys, security group), while the
     pipeline's stack depends on the role, a dependency cycle. Default: the role's own policy.
     """
-    input_objects = input_bucket.arn_for_objects(f"{input_prefix}*")
-    output_objects = output_bucket.arn_for_objects(f"{output_prefix}*")
+    setup = JobSetup.of(locals())
+    grant_job_data_access(role, setup, scope=scope)
+
+
+def grant_job_data_access(role: iam.IRole, setup: JobSetup, *, scope: Construct | None) -> None:
+    """:func:`grant_data_access` for the jobs of ``setup``: the statements, where they go, and
+    the acknowledgement of each wildcard they hold."""
+    holder = _add_statements(role, data_access_statements(role, setup), scope)
+    if holder is None:
+        return  # an immutable role: nothing was added, so nothing to acknowledge
+    acknowledge_wildcard(holder, setup.input_objects(), INPUT_OBJECTS)
+    acknowledge_wildcard(holder, setup.output_objects(), OUTPUT_OBJECTS)
+    acknowledge_regulatory(holder, "IAMNoInlinePolicy", DEFAULT_POLICY)
+    if setup.network is not None:
+        acknowledge(holder, "AwsSolutions-IAM5[Resource::*]", VPC_DESCRIBE)
+        acknowledge_wildcard(holder, _network_interfaces(holder), VPC_INTERFACES)
+
+
+def data_access_statements(role: iam.IRole, setup: JobSetup) -> list[iam.PolicyStatement]:
+    """What Comprehend needs to run the jobs of ``setup``, in the order the role's policy lists
+    it: read the input, list its prefix, write the output, use the data keys through S3, grant
+    the volume key, and the network's statements."""
     statements = [
         iam.PolicyStatement(
-            sid="ReadInputObjects", actions=["s3:GetObject"], resources=[input_objects]
+            sid="ReadInputObjects", actions=["s3:GetObject"], resources=[setup.input_objects()]
         ),
         iam.PolicyStatement(
             sid="ListInputPrefix",
             actions=["s3:ListBucket"],
-            resources=[input_bucket.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{input_prefix}*"]}},
+            resources=[setup.input_bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{setup.input_prefix}*"]}},
         ),
         iam.PolicyStatement(
-            sid="WriteOutputObjects", actions=["s3:PutObject"], resources=[output_objects]
+            sid="WriteOutputObjects", actions=["s3:PutObject"], resources=[setup.output_objects()]
         ),
     ]
-    keys = s3_keys(encryption_key, input_bucket.encryption_key, output_bucket.encryption_key)
+    keys = setup.data_keys()
     if keys:
         # Decrypt reads SSE-KMS input; GenerateDataKey (and Decrypt, for multipart uploads)
         # writes the output. Only S3 may use the keys on the role's behalf.
@@ -122,26 +106,18 @@ def grant_data_access(
                 conditions={"StringEquals": {"kms:ViaService": via_service("s3")}},
             )
         )
-    if volume_encryption_key is not None:
+    if setup.volume_encryption_key is not None:
         statements.append(
             iam.PolicyStatement(
                 sid="GrantVolumeKeyToComprehend",
                 actions=["kms:CreateGrant"],
-                resources=[volume_encryption_key.key_arn],
+                resources=[setup.volume_encryption_key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
         )
-    if network is not None:
-        statements += network_statements(role, network)
-    holder = _add_statements(role, statements, scope)
-    if holder is None:
-        return  # an immutable role: nothing was added, so nothing to acknowledge
-    acknowledge_wildcard(holder, input_objects, INPUT_OBJECTS)
-    acknowledge_wildcard(holder, output_objects, OUTPUT_OBJECTS)
-    acknowledge_regulatory(holder, "IAMNoInlinePolicy", DEFAULT_POLICY)
-    if network is not None:
-        acknowledge(holder, "AwsSolutions-IAM5[Resource::*]", VPC_DESCRIBE)
-        acknowledge_wildcard(holder, _network_interfaces(holder), VPC_INTERFACES)
+    if setup.network is not None:
+        statements += network_statements(role, setup.network)
+    return statements
 
 
 def _add_statements(
@@ -261,16 +237,8 @@ class KeyPhrasesDataAccessRole(iam.Role):
         network: JobNetwork | None = None,
         description: str | None = None,
     ) -> None:
-        raise_problems(
-            [
-                *bucket_problems("input_bucket", input_bucket, scope),
-                *bucket_problems("output_bucket", output_bucket, scope),
-                *key_prefix_problems("input_prefix", input_prefix, INPUT_PREFIX_MAX_LENGTH),
-                *key_prefix_problems("output_prefix", output_prefix, OUTPUT_PREFIX_MAX_LENGTH),
-                *key_problems("encryption_key", encryption_key, scope),
-                *key_problems("volume_encryption_key", volume_encryption_key, scope),
-            ]
-        )
+        setup = JobSetup.of(locals())
+        raise_problems(field_problems(scope, setup.named_fields()))
         super().__init__(
             scope,
             construct_id,
@@ -284,13 +252,4 @@ class KeyPhrasesDataAccessRole(iam.Role):
         self.output_bucket = output_bucket
         self.input_prefix = input_prefix
         self.output_prefix = output_prefix
-        grant_data_access(
-            self,
-            input_bucket=input_bucket,
-            input_prefix=input_prefix,
-            output_bucket=output_bucket,
-            output_prefix=output_prefix,
-            encryption_key=encryption_key,
-            volume_encryption_key=volume_encryption_key,
-            network=network,
-        )
+        grant_job_data_access(self, setup, scope=None)

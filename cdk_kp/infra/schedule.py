@@ -44,9 +44,9 @@ class PollSchedule:
     ``KeyPhrasesJobTimedOut``. The schedule is computed at synth time, so it costs no state
     transitions to follow.
 
-    Defaults: first poll after 1 minute, waits growing by 20 % up to 10 minutes, 24 hours in all
-    (about 157 polls, 471 state transitions and 1,400 history events for a job that runs that
-    long).
+    Defaults: first poll after 1 minute, waits growing by 20 % up to 10 minutes, 24 hours in all:
+    157 polls for a job that runs that long, 477 state transitions and 1,432 history events in
+    the whole execution (measured by ``python -m benchmarks.polling``).
     """
 
     initial_interval: Duration = field(default_factory=lambda: Duration.minutes(1))

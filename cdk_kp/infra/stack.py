@@ -72,4 +72,4 @@ class KeyPhrasesStack(Stack):
         }
         for key, value in outputs.items():
             # CloudFormation refuses an empty output value; "/" stands for "no prefix".
-            CfnOutput(self, key, value=value or "/")
+            CfnOutput(self, key, value=value or contract.NO_PREFIX)

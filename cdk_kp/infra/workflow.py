@@ -12,71 +12,19 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from cdk_kp.infra._endpoints import warn_unless_comprehend_offered
-from cdk_kp.infra._job import job_spec
+from cdk_kp.infra._job import Rendition, job_spec, key_phrases_job_arn
 from cdk_kp.infra._placement import check_where_it_runs
-from cdk_kp.infra._states import (  # re-exported: the batch and the tests use them
-    FINAL_FAILED,
-    FINAL_OK,
-    FINAL_STOPPED,
-    INTERNAL_ERROR,
-    MAX_RETRY_SECONDS,
-    RETRY_BACKOFF_RATE,
-    RETRY_INTERVAL_SECONDS,
-    RETRY_MAX_ATTEMPTS,
-    RETRY_MAX_DELAY_SECONDS,
-    RETRYABLE_ERRORS,
-    THROTTLED,
-    VAR_POLLS,
-    VAR_SCHEDULE,
-    VAR_WAIT,
-    check_language_and_format,
-    comprehend_call,
-    escapes_its_root,
-    invalid_field,
-    one_of,
+from cdk_kp.infra._setup import (
+    DEFAULT_INPUT_FORMAT,
+    DEFAULT_JOB_NAME_PREFIX,
+    DEFAULT_LANGUAGE,
+    JobSetup,
 )
-from cdk_kp.infra._validation import (
-    INPUT_FORMATS,
-    INPUT_PREFIX_MAX_LENGTH,
-    LANGUAGE_CODES,
-    OUTPUT_PREFIX_MAX_LENGTH,
-    bucket_problems,
-    choice_problems,
-    job_name_prefix_problems,
-    key_prefix_problems,
-    key_problems,
-    raise_problems,
-    role_problems,
-    tags_problems,
-)
+from cdk_kp.infra._validation import choice_problems, field_problems, raise_problems
 from cdk_kp.infra._workflow_jsonata import build_jsonata
 from cdk_kp.infra._workflow_jsonpath import build_jsonpath
 from cdk_kp.infra.compliance import JOB_ARNS, acknowledge_wildcard
-from cdk_kp.infra.data_access_role import key_phrases_job_arn
 from cdk_kp.infra.schedule import PollSchedule
-
-__all__ = [
-    "FINAL_FAILED",
-    "FINAL_OK",
-    "FINAL_STOPPED",
-    "INTERNAL_ERROR",
-    "MAX_RETRY_SECONDS",
-    "RETRYABLE_ERRORS",
-    "RETRY_BACKOFF_RATE",
-    "RETRY_INTERVAL_SECONDS",
-    "RETRY_MAX_ATTEMPTS",
-    "RETRY_MAX_DELAY_SECONDS",
-    "THROTTLED",
-    "VAR_POLLS",
-    "VAR_SCHEDULE",
-    "VAR_WAIT",
-    "KeyPhrasesWorkflow",
-    "check_language_and_format",
-    "comprehend_call",
-    "escapes_its_root",
-    "invalid_field",
-    "one_of",
-]
 
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
@@ -121,9 +69,9 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
         data_access_role: iam.IRole,
         input_prefix: str = "",
         output_prefix: str = "",
-        language_code: str = "en",
-        input_format: str = "ONE_DOC_PER_LINE",
-        job_name_prefix: str = "key-phrases",
+        language_code: str = DEFAULT_LANGUAGE,
+        input_format: str = DEFAULT_INPUT_FORMAT,
+        job_name_prefix: str = DEFAULT_JOB_NAME_PREFIX,
         poll_schedule: PollSchedule | None = None,
         output_encryption_key: kms.IKey | None = None,
         volume_encryption_key: kms.IKey | None = None,
@@ -138,51 +86,16 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
             in a state machine whose top-level language is JSONata, and is refused there at
             synth.
         """
-        job_tags = dict(sorted((job_tags or {}).items()))
-        raise_problems(
-            [
-                *bucket_problems("input_bucket", input_bucket, scope),
-                *bucket_problems("output_bucket", output_bucket, scope),
-                *role_problems("data_access_role", data_access_role, scope),
-                *key_prefix_problems("input_prefix", input_prefix, INPUT_PREFIX_MAX_LENGTH),
-                *key_prefix_problems("output_prefix", output_prefix, OUTPUT_PREFIX_MAX_LENGTH),
-                *choice_problems("language_code", language_code, LANGUAGE_CODES),
-                *choice_problems("input_format", input_format, INPUT_FORMATS),
-                *job_name_prefix_problems("job_name_prefix", job_name_prefix),
-                *tags_problems("job_tags", job_tags),
-                *key_problems("output_encryption_key", output_encryption_key, scope),
-                *key_problems("volume_encryption_key", volume_encryption_key, scope),
-                *choice_problems(
-                    "query_language",
-                    getattr(query_language, "name", query_language),
-                    ("JSON_PATH", "JSONATA"),
-                ),
-            ]
-        )
+        setup = JobSetup.of(locals(), encryption_key="output_encryption_key")
+        _check(scope, setup, data_access_role, query_language)
         super().__init__(scope, construct_id)
         warn_unless_comprehend_offered(self)
-
+        self._job_setup = setup
+        #: How the fragment polls its job, and for how long.
         self.poll_schedule = poll_schedule or PollSchedule()
         #: The query language of the fragment's states.
         self.query_language = query_language
-        spec = job_spec(
-            job_arn=key_phrases_job_arn(self),
-            input_bucket=input_bucket,
-            input_prefix=input_prefix,
-            output_bucket=output_bucket,
-            output_prefix=output_prefix,
-            data_access_role=data_access_role,
-            language_code=language_code,
-            input_format=input_format,
-            job_name_prefix=job_name_prefix,
-            poll_schedule=self.poll_schedule,
-            output_encryption_key=output_encryption_key,
-            volume_encryption_key=volume_encryption_key,
-            network=network,
-            job_tags=job_tags,
-        )
-        build = build_jsonata if query_language == sfn.QueryLanguage.JSONATA else build_jsonpath
-        rendition = build(self, spec)
+        rendition = self._render(data_access_role)
         self._start_state: sfn.State = rendition.start
         self._end_states: list[sfn.INextable] = [rendition.end]
         #: The StartKeyPhrasesDetectionJob task, for adding catches or reading its role policy.
@@ -190,6 +103,17 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
         #: The DescribeKeyPhrasesDetectionJob task.
         self.describe_task: tasks.CallAwsService = rendition.describe_task
         check_where_it_runs(self)
+
+    def _render(self, role: iam.IRole) -> Rendition:
+        """The fragment's states, in its query language."""
+        spec = job_spec(
+            self._job_setup,
+            role_arn=role.role_arn,
+            schedule=self.poll_schedule,
+            job_arn=key_phrases_job_arn(self),
+        )
+        jsonata = self.query_language == sfn.QueryLanguage.JSONATA
+        return (build_jsonata if jsonata else build_jsonpath)(self, spec)
 
     def acknowledge_job_wildcard(self, role: iam.IRole) -> None:
         """Acknowledge, on ``role``, cdk-nag's AwsSolutions-IAM5 finding for the
@@ -206,3 +130,25 @@ class KeyPhrasesWorkflow(sfn.StateMachineFragment):
     def end_states(self) -> list[sfn.INextable]:
         """The state that ends the fragment on success, for chaining what comes next."""
         return self._end_states
+
+
+def _check(
+    scope: Construct, setup: JobSetup, role: iam.IRole, query_language: sfn.QueryLanguage
+) -> None:
+    """Refuse, in one error, every prop of a workflow that cannot work."""
+    raise_problems(
+        [
+            *field_problems(
+                scope,
+                {
+                    **setup.named_fields(encryption_key="output_encryption_key"),
+                    "data_access_role": role,
+                },
+            ),
+            *choice_problems(
+                "query_language",
+                getattr(query_language, "name", query_language),
+                ("JSON_PATH", "JSONATA"),
+            ),
+        ]
+    )
