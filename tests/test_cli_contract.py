@@ -1,13 +1,13 @@
-"""`cdk-kp`'s contract with its users, without AWS: the exit codes the module defines, `--help`
-shows and the README's table documents are the same; command-line errors exit 2 before any AWS
-call; `--version`; and a Ctrl-C during start-up (the SDK's import, argument parsing, the stack
-lookup) ends the command with one line and exit 130, never a traceback."""
+"""`cdk-kp`'s contract with its users, without AWS: the exit codes the module defines and
+`--help` shows are the same (tests/test_readme.py holds docs/cli-and-client.md's table to them);
+command-line errors exit 2 before any AWS call; `--version`; and a Ctrl-C during start-up (the
+SDK's import, argument parsing, the stack lookup) ends the command with one line and exit 130,
+never a traceback."""
 
 from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import re
 import subprocess
@@ -19,25 +19,13 @@ from pathlib import Path
 import pytest
 
 from cdk_kp.runtime import cli
-from cdk_kp.runtime.client import DocumentKeyPhrases, KeyPhrase
 
 from .conftest import ROOT
-
-README = (ROOT / "README.md").read_text()
-SECTION = README.split("### Running jobs with `cdk-kp`", 1)[1].split("### Execution input", 1)[0]
 
 
 def normalized(text: str) -> str:
     """Text as a reader sees it: no Markdown code marks, single spaces."""
     return " ".join(text.replace("`", "").split())
-
-
-def readme_exit_codes() -> dict[int, str]:
-    rows = re.findall(r"^\| (\d+) \| (.+?) \|$", SECTION, flags=re.M)
-    assert rows, "the section has an exit-code table"
-    codes = [int(code) for code, _ in rows]
-    assert len(codes) == len(set(codes)), f"a code is listed twice: {codes}"
-    return {int(code): normalized(meaning) for code, meaning in rows}
 
 
 def help_exit_codes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[int, str]:
@@ -78,32 +66,10 @@ def test_help_shows_every_exit_code_the_command_defines_with_its_meaning(command
     assert shown == {code: normalized(meaning) for code, meaning in cli.EXIT_CODES.items()}
 
 
-def test_the_readme_table_documents_the_same_codes_with_the_same_meanings():
-    readme = readme_exit_codes()
-    assert sorted(readme) == sorted(cli.EXIT_CODES)
-    for code, meaning in cli.EXIT_CODES.items():
-        # Each README line says what --help says, and may go on with details.
-        shown = normalized(meaning)
-        documented = readme[code]
-        assert documented == shown or re.match(rf"{re.escape(shown)}[:;,.( ]", documented), (
-            f"exit code {code}:\n  README: {documented}\n  --help: {shown}"
-        )
-
-
 def test_every_exit_code_is_one_kind_of_ending():
     codes = defined_exit_codes()
     assert len(set(codes.values())) == len(codes), codes
     assert codes["USAGE"] == 2  # argparse's own exit code for a command-line error
-
-
-def test_the_readme_jsonl_example_has_a_records_fields_in_order():
-    example = re.search(r"^\$ head -1 results\.jsonl\n(.+)$", SECTION, flags=re.M)
-    assert example is not None
-    record = json.loads(example.group(1))
-    fields = DocumentKeyPhrases("f", 0, [KeyPhrase("x", 0.5, 0, 1)]).as_dict()
-    assert list(record) == list(fields)
-    assert record["error"] is None
-    assert list(record["key_phrases"][0]) == list(fields["key_phrases"][0])
 
 
 def test_version(capsys):
@@ -218,6 +184,46 @@ def test_importing_the_command_loads_no_aws_sdk():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert loaded.stdout.strip() == "[]"
+
+
+#: Runs ``cdk-kp`` with the arguments given, then says on its last line of stderr how it exited
+#: and which modules of the AWS SDK it had loaded.
+RUN_AND_LIST_SDK = textwrap.dedent(
+    """
+    import sys
+    from cdk_kp.runtime import cli
+
+    try:
+        code = cli.main(sys.argv[1:])
+    except SystemExit as exit_:
+        code = exit_.code
+    loaded = sorted(m for m in sys.modules if m.startswith("boto"))
+    sys.stderr.write(f"\\nexit {code}; loaded {loaded}\\n")
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["--help"], 0),
+        (["run", "--help"], 0),
+        (["run", "--stack", "S", "docs", "--batch", "run(2)"], 2),
+        (["status", "arn:aws:s3:::bucket"], 2),
+        (["run", "--stack", "S", "docs", "--max-shard-bytes", "499"], 2),
+        (["run", "--stack", "S", "docs", "--out", "no-such-folder/results.jsonl"], 2),
+    ],
+    ids=["help", "run-help", "batch", "execution-arn", "shard-bytes", "out"],
+)
+def test_help_and_command_line_errors_load_no_aws_sdk(argv, code, tmp_path):
+    ended = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LIST_SDK, *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert ended.stderr.splitlines()[-1] == f"exit {code}; loaded []", ended.stderr
 
 
 #: Runs the installed console script (``cdk-kp``) as pip wrote it, after installing an import

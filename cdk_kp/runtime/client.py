@@ -10,32 +10,78 @@ loaded).
     outcome = client.wait(arn, on_progress=print)
     for record in client.results(outcome):
         print(record.file, [p.text for p in record.key_phrases])
+
+:class:`KeyPhrasesClient` makes the AWS calls; what they send and what their answers mean is in
+the modules beside this one: :mod:`~cdk_kp.runtime.errors`, :mod:`~cdk_kp.runtime.uploads`
+(checking, planning and laying out an upload), :mod:`~cdk_kp.runtime.executions` (names, ARNs,
+input, outcomes and histories), :mod:`~cdk_kp.runtime.batches` (a batch's shards) and
+:mod:`~cdk_kp.runtime.results` (the output archive). Every public name is exported here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import tarfile
 import time
-import uuid
-import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import boto3
 import botocore.exceptions
 
 from cdk_kp import contract
-from cdk_kp.runtime.sharding import (
-    Document,
-    Shard,
-    check_limits,
-    count_documents,
-    oversize,
-    plan_shards,
+from cdk_kp.runtime.batches import (
+    BatchProgress,
+    ShardStatus,
+    completed_output,
+    ended_shard,
+    latest_jobs_by_input,
+    result_files,
+    running_shard,
+    with_jobs,
+)
+from cdk_kp.runtime.errors import (
+    ArchiveError,
+    ExecutionFailedError,
+    InvalidInputError,
+    KeyPhrasesError,
+    NotAKeyPhrasesStackError,
+    StackNotFoundError,
+    check_choice,
+)
+from cdk_kp.runtime.executions import (
+    FINAL_STATUSES,
+    ExecutionJobs,
+    JobState,
+    Outcome,
+    Progress,
+    batch_input,
+    batch_name_or_new,
+    check_batch_name,
+    check_execution_arn,
+    execution_arn_of,
+    new_batch_name,
+    outcome_of,
+    pipeline_input,
+    region_of,
+    resolved_job_name,
+    start_calls,
+)
+from cdk_kp.runtime.results import DocumentKeyPhrases, KeyPhrase, read_key_phrases, split_s3_uri
+from cdk_kp.runtime.uploads import (
+    MANIFEST_NAME,
+    ShardedUpload,
+    Skipped,
+    Transfer,
+    UploadPlan,
+    UploadReport,
+    check_document,
+    check_document_data,
+    manifest_body,
+    plan_upload,
+    require_one_job,
+    shard_transfers,
+    single_job_transfers,
 )
 
 __all__ = [
@@ -68,389 +114,8 @@ __all__ = [
     "region_of",
 ]
 
-#: Execution statuses after which nothing changes.
-FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-#: Job statuses of a job that is still running (a stop would act on it).
-ACTIVE_JOB_STATUSES = ("SUBMITTED", "IN_PROGRESS")
-#: The pipeline's Comprehend start call, as an execution's history names its task.
-_START_RESOURCE_TYPE = "aws-sdk:comprehend"
-_START_RESOURCE = "startKeyPhrasesDetectionJob"
-
-
-class KeyPhrasesError(Exception):
-    """Base of every error the client raises on purpose."""
-
-
-class StackNotFoundError(KeyPhrasesError):
-    """The named CloudFormation stack does not exist (in this account and Region)."""
-
-
-class NotAKeyPhrasesStackError(KeyPhrasesError):
-    """The stack exists but lacks the outputs of a KeyPhrasesStack."""
-
-
-class InvalidInputError(KeyPhrasesError):
-    """The request cannot work: an unknown language or format, nothing to upload, and the like."""
-
-
-class ExecutionFailedError(KeyPhrasesError):
-    """The execution ended without success; ``error`` and ``cause`` are Step Functions'."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(f"{outcome.error}: {outcome.cause}")
-        self.outcome = outcome
-
-    @property
-    def error(self) -> str:
-        return self.outcome.error or self.outcome.status
-
-
-class ArchiveError(KeyPhrasesError):
-    """Comprehend's output archive cannot be read."""
-
-
-@dataclass(frozen=True)
-class Skipped:
-    path: Path
-    reason: str
-
-
-@dataclass
-class UploadReport:
-    """What :meth:`KeyPhrasesClient.upload` did, file by file: nothing is skipped silently."""
-
-    batch_prefix: str
-    uploaded: list[tuple[Path, str]] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-
-    @property
-    def bytes_uploaded(self) -> int:
-        return sum(path.stat().st_size for path, _ in self.uploaded)
-
-
-@dataclass(frozen=True)
-class UploadPlan:
-    """What :meth:`KeyPhrasesClient.plan_upload` found: the shards and the files left out."""
-
-    shards: list[Shard]
-    skipped: list[Skipped]
-
-
-@dataclass
-class ShardedUpload:
-    """What :meth:`KeyPhrasesClient.upload_sharded` did: the shards, each under
-    ``<batch prefix>shard-<n>/``, and the manifest the batch reads."""
-
-    batch_prefix: str
-    manifest: str
-    shards: list[Shard] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-
-    @property
-    def bytes_uploaded(self) -> int:
-        return sum(shard.size for shard in self.shards)
-
-    @property
-    def files_uploaded(self) -> int:
-        return sum(len(shard.files) for shard in self.shards)
-
-    @property
-    def shard_prefixes(self) -> list[str]:
-        """Each shard's input prefix, relative to the pipeline's, in manifest order."""
-        return [f"{self.batch_prefix}{shard.name}/" for shard in self.shards]
-
-
-@dataclass(frozen=True)
-class ShardStatus:
-    """One shard of a batch: its prefix (relative to the input prefix) and how it stands.
-
-    While a batch runs (:meth:`KeyPhrasesClient.batch_progress`), ``status`` is ``PENDING``
-    until the shard's job starts (a shard that failed before starting one stays ``PENDING``),
-    then the job's status (``SUBMITTED``, ``IN_PROGRESS``, ``COMPLETED``, ``FAILED``,
-    ``STOP_REQUESTED``, ``STOPPED``). Once a batch has succeeded
-    (:meth:`KeyPhrasesClient.batch_shards`), it is the Map Run's: ``SUCCEEDED``, or ``FAILED``
-    with the shard's pipeline execution's ``error`` and ``cause``. ``execution_arn`` is that
-    pipeline execution, where known.
-    """
-
-    input_prefix: str
-    status: str
-    job_id: str | None = None
-    output_s3_uri: str | None = None
-    error: str | None = None
-    cause: str | None = None
-    execution_arn: str | None = None
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    """One look at a running batch: the execution's status and every shard's."""
-
-    execution_arn: str
-    status: str
-    elapsed: float
-    shards: list[ShardStatus]
-
-    def counts(self) -> dict[str, int]:
-        """Shards by status."""
-        found: dict[str, int] = {}
-        for shard in self.shards:
-            found[shard.status] = found.get(shard.status, 0) + 1
-        return found
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One look at a running execution, for progress callbacks."""
-
-    execution_arn: str
-    status: str
-    elapsed: float
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How an execution ended (or stands)."""
-
-    execution_arn: str
-    status: str
-    output: dict[str, Any] | None = None
-    error: str | None = None
-    cause: str | None = None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "SUCCEEDED"
-
-
-@dataclass(frozen=True)
-class JobState:
-    """A key phrase job an execution started, as it stands now: ``status`` is the job's
-    (``None`` when it could not be read, ``problem`` then says why)."""
-
-    job_id: str
-    status: str | None
-    problem: str | None = None
-
-    @property
-    def may_be_running(self) -> bool:
-        """Whether the job is, or may be, still running (a stop would act on it)."""
-        return self.status is None or self.status in ACTIVE_JOB_STATUSES
-
-
-@dataclass(frozen=True)
-class ExecutionJobs:
-    """The key phrase jobs an execution started (:meth:`KeyPhrasesClient.execution_jobs`):
-    a pipeline execution's job, or every job of a batch (``batch_job_name`` is then the name
-    they all carry). ``jobs`` is empty when it started none."""
-
-    execution_arn: str
-    jobs: list[JobState]
-    batch_job_name: str | None = None
-
-    @property
-    def region(self) -> str:
-        """The Region the jobs run in: the execution's."""
-        return region_of(self.execution_arn)
-
-
-@dataclass(frozen=True)
-class KeyPhrase:
-    text: str
-    score: float
-    begin_offset: int
-    end_offset: int
-
-
-@dataclass(frozen=True)
-class DocumentKeyPhrases:
-    """The key phrases of one document: a file, or a line of a file for ONE_DOC_PER_LINE.
-
-    ``error`` is set (``"<ErrorCode>: <ErrorMessage>"``) when Comprehend could not analyse the
-    document; it then has no key phrases.
-    """
-
-    file: str
-    line: int | None
-    key_phrases: list[KeyPhrase]
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "error": self.error,
-            "key_phrases": [
-                {
-                    "text": p.text,
-                    "score": p.score,
-                    "begin_offset": p.begin_offset,
-                    "end_offset": p.end_offset,
-                }
-                for p in self.key_phrases
-            ],
-        }
-
-
-def read_key_phrases(stream: IO[bytes]) -> Iterator[DocumentKeyPhrases]:
-    """Read Comprehend's ``output.tar.gz`` as a stream: one record per document, in order,
-    without holding the archive in memory. Raises :class:`ArchiveError` on a corrupt archive or
-    a line that is not Comprehend's JSON."""
-    try:
-        with tarfile.open(fileobj=stream, mode="r|gz") as archive:
-            for member in archive:
-                if not member.isfile():
-                    continue
-                lines = archive.extractfile(member)
-                if lines is None:
-                    continue
-                for number, raw in enumerate(lines, start=1):
-                    if raw.strip():
-                        yield _record(raw, member.name, number)
-    except (tarfile.TarError, zlib.error, EOFError, OSError) as error:
-        raise ArchiveError(f"cannot read the output archive: {error}") from error
-
-
-def _record(raw: bytes, member: str, number: int) -> DocumentKeyPhrases:
-    try:
-        data = json.loads(raw)
-        error = None
-        if "ErrorCode" in data:
-            error = f"{data['ErrorCode']}: {data.get('ErrorMessage', '')}".rstrip(": ")
-        return DocumentKeyPhrases(
-            file=data["File"],
-            line=data.get("Line"),
-            error=error,
-            key_phrases=[
-                KeyPhrase(
-                    text=p["Text"],
-                    score=float(p["Score"]),
-                    begin_offset=int(p["BeginOffset"]),
-                    end_offset=int(p["EndOffset"]),
-                )
-                for p in data.get("KeyPhrases", [])
-            ],
-        )
-    except (ValueError, KeyError, TypeError) as error:
-        raise ArchiveError(
-            f"line {number} of {member} is not a key phrases record: {error}"
-        ) from error
-
-
-def check_document(path: Path, input_format: str) -> str | None:
-    """Why ``path`` cannot be a Comprehend input, or ``None`` when it can."""
-    data = _read(path)
-    return data if isinstance(data, str) else check_document_data(data, input_format)
-
-
-def _read(path: Path) -> bytes | str:
-    """The file's bytes, or why it cannot be read."""
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        return f"unreadable: {error.strerror or error}"
-
-
-def check_document_data(data: bytes, input_format: str) -> str | None:
-    """Why a file holding ``data`` cannot be a Comprehend input, or ``None`` when it can."""
-    if not data.strip():
-        return "empty"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return f"not UTF-8 (byte {error.start})"
-    limit = contract.MAX_DOCUMENT_BYTES
-    if input_format == "ONE_DOC_PER_FILE" and len(data) > limit:
-        return f"{len(data):,} bytes, over Comprehend's {limit:,}-byte document limit"
-    if input_format == "ONE_DOC_PER_LINE":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if len(line.encode("utf-8")) > limit:
-                return f"line {number} is over Comprehend's {limit:,}-byte document limit"
-    return None
-
-
-#: Characters an execution name may hold that Comprehend's JobName alphabet also allows (the
-#: default job name is ``<prefix>-<execution name>``), and the length limit of both.
-BATCH_NAME_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-MAX_BATCH_NAME = 80
-
-
-def check_batch_name(batch: str) -> None:
-    """Raise unless ``batch`` can name a key prefix, an execution and (in) a job name."""
-    if not 1 <= len(batch) <= MAX_BATCH_NAME or not set(batch) <= BATCH_NAME_ALPHABET:
-        raise InvalidInputError(
-            f"batch must be 1 to {MAX_BATCH_NAME} letters, digits, '-' or '_' (it names the "
-            f"execution and the job); got {batch!r}"
-        )
-
-
-def new_batch_name() -> str:
-    """A new unique batch name: ``batch-<time>-<random>``."""
-    return f"batch-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-
-
-def _batch_name(batch: str | None) -> str:
-    batch = batch or new_batch_name()
-    check_batch_name(batch)
-    return batch
-
-
-def check_execution_arn(execution_arn: str) -> None:
-    """Raise unless ``execution_arn`` is shaped as a Step Functions execution ARN,
-    ``arn:<partition>:states:<region>:<account>:execution:<state machine>:<name>``."""
-    parts = execution_arn.split(":")
-    if (
-        len(parts) < 8
-        or parts[0] != "arn"
-        or parts[2] != "states"
-        or parts[5] != "execution"
-        or not all(parts[1:5])
-        or not all(parts[6:])
-    ):
-        raise InvalidInputError(
-            "not a Step Functions execution ARN (arn:<partition>:states:<region>:<account>:"
-            f"execution:<state machine>:<name>): {execution_arn!r}"
-        )
-
-
-def region_of(execution_arn: str) -> str:
-    """The Region of an execution (or state machine) ARN."""
-    return execution_arn.split(":")[3]
-
-
-def execution_arn_of(state_machine_arn: str, name: str) -> str:
-    """The ARN an execution named ``name`` of ``state_machine_arn`` has, or would have."""
-    head, found, machine = state_machine_arn.partition(":stateMachine:")
-    if not found or not machine:
-        raise InvalidInputError(f"not a Step Functions state machine ARN: {state_machine_arn!r}")
-    return f"{head}:execution:{machine}:{name}"
-
-
-def _unique_files(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
-    """The files under ``paths`` with their keys; raise if two would share a key."""
-    files = list(_files(paths))
-    by_key: dict[str, list[Path]] = {}
-    for path, relative in files:
-        by_key.setdefault(relative, []).append(path)
-    clashes = {key: found for key, found in by_key.items() if len(found) > 1}
-    if clashes:
-        shown = "; ".join(
-            f"{key} <- {', '.join(map(str, found))}" for key, found in sorted(clashes.items())
-        )
-        raise InvalidInputError(
-            f"these files would be uploaded to the same key, one overwriting another: {shown}"
-        )
-    return files
-
-
-def _files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
-    """Each file under ``paths`` with the key it gets, relative to the folder given."""
-    for given in map(Path, paths):
-        if given.is_dir():
-            for path in sorted(p for p in given.rglob("*") if p.is_file()):
-                yield path, path.relative_to(given).as_posix()
-        else:
-            yield given, given.name
+#: The input format of a client given none (the constructs' default, too).
+DEFAULT_INPUT_FORMAT = contract.InputFormat.ONE_DOC_PER_LINE.value
 
 
 class KeyPhrasesClient:
@@ -467,7 +132,7 @@ class KeyPhrasesClient:
         state_machine_arn: str | None = None,
         output_bucket: str | None = None,
         input_prefix: str = "",
-        input_format: str = "ONE_DOC_PER_LINE",
+        input_format: str = DEFAULT_INPUT_FORMAT,
         batch_state_machine_arn: str | None = None,
         session: boto3.Session | None = None,
     ) -> None:
@@ -492,29 +157,19 @@ class KeyPhrasesClient:
     ) -> KeyPhrasesClient:
         """The pipeline a KeyPhrasesStack deployed, from the stack's outputs."""
         session = session or boto3.Session()
-        try:
-            stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)
-        except botocore.exceptions.ClientError as error:
-            if "does not exist" in str(error):
-                raise StackNotFoundError(
-                    f"no stack named {stack_name!r} {_where(session)} (the Region and account "
-                    "come from your AWS configuration: AWS_REGION or AWS_DEFAULT_REGION, "
-                    "AWS_PROFILE)"
-                ) from error
-            raise
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks["Stacks"][0].get("Outputs", [])}
+        outputs = _stack_outputs(session, stack_name)
         missing = [key for key in contract.REQUIRED_OUTPUTS if key not in outputs]
         if missing:
             raise NotAKeyPhrasesStackError(
                 f"stack {stack_name!r} is not a cdk_kp stack: it has no output {', '.join(missing)}"
             )
-        prefix = outputs.get(contract.OUTPUT_INPUT_PREFIX, "/")
+        prefix = outputs.get(contract.OUTPUT_INPUT_PREFIX, contract.NO_PREFIX)
         return cls(
             input_bucket=outputs[contract.OUTPUT_INPUT_BUCKET],
             output_bucket=outputs[contract.OUTPUT_OUTPUT_BUCKET],
             state_machine_arn=outputs[contract.OUTPUT_STATE_MACHINE],
-            input_prefix="" if prefix == "/" else prefix,
-            input_format=outputs.get(contract.OUTPUT_INPUT_FORMAT, "ONE_DOC_PER_LINE"),
+            input_prefix="" if prefix == contract.NO_PREFIX else prefix,
+            input_format=outputs.get(contract.OUTPUT_INPUT_FORMAT, DEFAULT_INPUT_FORMAT),
             batch_state_machine_arn=outputs.get(contract.OUTPUT_BATCH_STATE_MACHINE),
             session=session,
         )
@@ -546,27 +201,20 @@ class KeyPhrasesClient:
         ``input_format``, by default the pipeline's.
         """
         input_format = self._upload_format(input_format)
-        batch = _batch_name(batch)
+        batch = batch_name_or_new(batch)
         return self.upload_plan(self.plan_upload(paths, input_format=input_format), batch=batch)
 
     def upload_plan(self, plan: UploadPlan, *, batch: str | None = None) -> UploadReport:
         """Upload a plan of one shard under ``<input prefix><batch>/`` (files keep their
         layout), for :meth:`start`; a plan of more shards is refused
         (:class:`InvalidInputError`)."""
-        if len(plan.shards) > 1:
-            raise InvalidInputError(
-                f"the files need {len(plan.shards)} jobs (one job reads at most 5 GB and "
-                "1,000,000 documents): upload them with upload_sharded and run them with "
-                "start_batch"
-            )
-        if self.input_bucket is None:
-            raise InvalidInputError("upload needs the client's input_bucket")
-        report = UploadReport(batch_prefix=f"{_batch_name(batch)}/", skipped=list(plan.skipped))
-        for shard in plan.shards:
-            for document in shard.files:
-                key = f"{self.input_prefix}{report.batch_prefix}{document.key}"
-                self._put_file(document.path, key)
-                report.uploaded.append((document.path, key))
+        require_one_job(plan)
+        self._require_input_bucket()
+        report = UploadReport(
+            batch_prefix=f"{batch_name_or_new(batch)}/", skipped=list(plan.skipped)
+        )
+        transfers = single_job_transfers(plan, f"{self.input_prefix}{report.batch_prefix}")
+        report.uploaded.extend((sent.path, sent.key) for sent in self._send(transfers))
         return report
 
     def plan_upload(
@@ -585,66 +233,54 @@ class KeyPhrasesClient:
         ``max_shard_bytes`` and ``max_shard_documents`` (default: one job's limits, 5 GB and
         1,000,000 documents).
         """
-        input_format = self._upload_format(input_format)
-        try:
-            check_limits(max_shard_bytes, max_shard_documents)
-        except ValueError as error:
-            raise InvalidInputError(str(error)) from error
-        skipped: list[Skipped] = []
-        documents: list[Document] = []
-        for path, relative in _unique_files(paths):
-            if not path.exists():
-                skipped.append(Skipped(path, "does not exist"))
-                continue
-            # Each file is read once: checked, then measured.
-            data = _read(path)
-            problem = data if isinstance(data, str) else check_document_data(data, input_format)
-            if problem is None:
-                assert isinstance(data, bytes)
-                document = Document(path, relative, len(data), count_documents(data, input_format))
-                problem = oversize(document, max_shard_bytes, max_shard_documents)
-            if problem is not None:
-                skipped.append(Skipped(path, problem))
-                continue
-            documents.append(document)
-        shards = plan_shards(
-            documents, max_bytes=max_shard_bytes, max_documents=max_shard_documents
+        return plan_upload(
+            paths,
+            input_format=self._upload_format(input_format),
+            max_shard_bytes=max_shard_bytes,
+            max_shard_documents=max_shard_documents,
         )
-        return UploadPlan(shards=shards, skipped=skipped)
 
     def upload_sharded(self, plan: UploadPlan, *, batch: str | None = None) -> ShardedUpload:
         """Upload a plan's shards, shard ``n`` under ``<batch>/shard-<n>/`` keeping the files'
         layout, then the manifest of the shards (``<batch>/manifest.json``) that
         :meth:`start_batch` takes. ``batch`` defaults to a new unique name."""
-        if self.input_bucket is None:
-            raise InvalidInputError("upload needs the client's input_bucket")
-        batch = _batch_name(batch)
+        bucket = self._require_input_bucket()
+        batch = batch_name_or_new(batch)
         upload = ShardedUpload(
             batch_prefix=f"{batch}/",
-            manifest=f"{batch}/manifest.json",
+            manifest=f"{batch}/{MANIFEST_NAME}",
             shards=plan.shards,
             skipped=plan.skipped,
         )
         if not plan.shards:
             return upload
-        for shard in plan.shards:
-            for document in shard.files:
-                key = f"{self.input_prefix}{upload.batch_prefix}{shard.name}/{document.key}"
-                self._put_file(document.path, key)
+        self._send(shard_transfers(plan, f"{self.input_prefix}{upload.batch_prefix}"))
         self._s3.put_object(
-            Bucket=self.input_bucket,
+            Bucket=bucket,
             Key=f"{self.input_prefix}{upload.manifest}",
-            Body=json.dumps([{"inputPrefix": p} for p in upload.shard_prefixes]).encode(),
+            Body=manifest_body(upload.shard_prefixes),
             ContentType="application/json",
         )
         return upload
 
     def _upload_format(self, input_format: str | None) -> str:
         input_format = input_format or self.input_format
-        _check_choice("input_format", input_format, contract.INPUT_FORMATS)
+        check_choice("input_format", input_format, contract.INPUT_FORMATS)
+        self._require_input_bucket()
+        return input_format
+
+    def _require_input_bucket(self) -> str:
         if self.input_bucket is None:
             raise InvalidInputError("upload needs the client's input_bucket")
-        return input_format
+        return self.input_bucket
+
+    def _send(self, transfers: Iterable[Transfer]) -> list[Transfer]:
+        """Send each transfer in turn; those sent, in order."""
+        sent: list[Transfer] = []
+        for transfer in transfers:
+            self._put_file(transfer.path, transfer.key)
+            sent.append(transfer)
+        return sent
 
     def _put_file(self, path: Path, key: str) -> None:
         assert self.input_bucket is not None
@@ -664,23 +300,13 @@ class KeyPhrasesClient:
         """Start an execution (fields left out take the pipeline's defaults); its ARN."""
         if self.state_machine_arn is None:
             raise InvalidInputError("start needs the client's state_machine_arn")
-        if language_code is not None:
-            _check_choice("language_code", language_code, contract.LANGUAGE_CODES)
-        if input_format is not None:
-            _check_choice("input_format", input_format, contract.INPUT_FORMATS)
-        request: dict[str, str] = {"inputPrefix": input_prefix}
-        for key, value in (
-            ("languageCode", language_code),
-            ("inputFormat", input_format),
-            ("jobName", job_name),
-        ):
-            if value is not None:
-                request[key] = value
-        arguments = {"stateMachineArn": self.state_machine_arn, "input": json.dumps(request)}
-        if name is not None:
-            arguments["name"] = name
-        arn: str = self._sfn.start_execution(**arguments)["executionArn"]
-        return arn
+        request = pipeline_input(
+            input_prefix=input_prefix,
+            language_code=language_code,
+            input_format=input_format,
+            job_name=job_name,
+        )
+        return self._start_execution(self.state_machine_arn, request, name)
 
     def executions_named(self, name: str) -> list[Outcome]:
         """The executions named ``name`` of the pipeline's and of the batch's state machine:
@@ -698,15 +324,7 @@ class KeyPhrasesClient:
         return found
 
     def describe(self, execution_arn: str) -> Outcome:
-        described = self._sfn.describe_execution(executionArn=execution_arn)
-        output = described.get("output")
-        return Outcome(
-            execution_arn=execution_arn,
-            status=described["status"],
-            output=json.loads(output) if output else None,
-            error=described.get("error"),
-            cause=described.get("cause"),
-        )
+        return outcome_of(execution_arn, self._sfn.describe_execution(executionArn=execution_arn))
 
     def wait(
         self,
@@ -730,6 +348,18 @@ class KeyPhrasesClient:
             raise ExecutionFailedError(outcome)
         return outcome
 
+    def _start_execution(self, machine: str, request: dict[str, str], name: str | None) -> str:
+        arguments = {"stateMachineArn": machine, "input": json.dumps(request)}
+        if name is not None:
+            arguments["name"] = name
+        arn: str = self._sfn.start_execution(**arguments)["executionArn"]
+        return arn
+
+    def _history(self, execution_arn: str) -> Iterator[dict[str, Any]]:
+        """The pages of an execution's history, with its data, each fetched when it is read."""
+        paginator = self._sfn.get_paginator("get_execution_history")
+        return iter(paginator.paginate(executionArn=execution_arn, includeExecutionData=True))
+
     # -- batches ---------------------------------------------------------------------------------
 
     def start_batch(
@@ -745,40 +375,24 @@ class KeyPhrasesClient:
         if self.batch_state_machine_arn is None:
             raise InvalidInputError(
                 "start_batch needs the client's batch_state_machine_arn (a stack with a "
-                "KeyPhrasesBatch exports it as BatchStateMachineArn)"
+                f"KeyPhrasesBatch exports it as {contract.OUTPUT_BATCH_STATE_MACHINE})"
             )
-        request: dict[str, str] = {"manifest": manifest}
-        if language_code is not None:
-            _check_choice("language_code", language_code, contract.LANGUAGE_CODES)
-            request["languageCode"] = language_code
-        if input_format is not None:
-            _check_choice("input_format", input_format, contract.INPUT_FORMATS)
-            request["inputFormat"] = input_format
-        arguments = {"stateMachineArn": self.batch_state_machine_arn, "input": json.dumps(request)}
-        if name is not None:
-            arguments["name"] = name
-        arn: str = self._sfn.start_execution(**arguments)["executionArn"]
-        return arn
+        request = batch_input(
+            manifest=manifest, language_code=language_code, input_format=input_format
+        )
+        return self._start_execution(self.batch_state_machine_arn, request, name)
 
     def batch_job_name(self, execution_arn: str) -> str | None:
         """The name every job of the batch carries, once the batch has resolved it (its
         ``ResolveBatch`` state), else ``None``. Read from the history once per execution."""
         if execution_arn in self._job_names:
             return self._job_names[execution_arn]
-        pages = self._sfn.get_paginator("get_execution_history").paginate(
-            executionArn=execution_arn, includeExecutionData=True
-        )
-        for page in pages:
-            for event in page["events"]:
-                exited = event.get("stateExitedEventDetails", {})
-                if exited.get("name") == "ResolveBatch":
-                    name = json.loads(exited.get("output") or "{}").get("jobName")
-                    if not isinstance(name, str):
-                        return None
-                    self._job_names[execution_arn] = name
-                    return name
-            break  # it is among the first events: one page is enough
-        return None
+        # The state is among the first events: one page is enough.
+        first_page = next(self._history(execution_arn), None)
+        name = resolved_job_name(first_page["events"]) if first_page is not None else None
+        if name is not None:
+            self._job_names[execution_arn] = name
+        return name
 
     def batch_jobs(self, job_name: str) -> list[dict[str, Any]]:
         """Every key phrase job named ``job_name``: the jobs of one batch."""
@@ -808,25 +422,14 @@ class KeyPhrasesClient:
                 if job.get("JobId")
             ]
             return ExecutionJobs(execution_arn, jobs, batch_job_name=job_name)
-        requests: list[dict[str, Any]] = []
-        job_ids: list[str] = []
-        pages = self._sfn.get_paginator("get_execution_history").paginate(
-            executionArn=execution_arn, includeExecutionData=True
-        )
-        for page in pages:
-            for event in page["events"]:
-                scheduled = event.get("taskScheduledEventDetails") or {}
-                if _is_start(scheduled):
-                    requests.append(_json_or_empty(scheduled.get("parameters")))
-                succeeded = event.get("taskSucceededEventDetails") or {}
-                if _is_start(succeeded):
-                    job_id = _json_or_empty(succeeded.get("output")).get("JobId")
-                    if isinstance(job_id, str) and job_id not in job_ids:
-                        job_ids.append(job_id)
-            if job_ids:
-                break  # the start is among the first events: the polls need not be read
-        if job_ids:
-            return ExecutionJobs(execution_arn, [self._job_state(job_id) for job_id in job_ids])
+        calls = start_calls(self._history(execution_arn))
+        if calls.job_ids:
+            return ExecutionJobs(execution_arn, [self._job_state(job) for job in calls.job_ids])
+        return ExecutionJobs(execution_arn, self._jobs_started_by(calls.requests))
+
+    def _jobs_started_by(self, requests: list[dict[str, Any]]) -> list[JobState]:
+        """The jobs that start ``requests`` (StartKeyPhrasesDetectionJob parameters) created:
+        those with the request's name and output location."""
         found: dict[str, JobState] = {}
         for request in requests:
             name = request.get("JobName")
@@ -836,7 +439,7 @@ class KeyPhrasesClient:
             for job in self.batch_jobs(name):
                 if job.get("JobId") and job.get("OutputDataConfig", {}).get("S3Uri") == output:
                     found[job["JobId"]] = JobState(job["JobId"], job.get("JobStatus"))
-        return ExecutionJobs(execution_arn, list(found.values()))
+        return list(found.values())
 
     def _job_state(self, job_id: str) -> JobState:
         try:
@@ -853,28 +456,8 @@ class KeyPhrasesClient:
         stand: from the execution and the jobs carrying the batch's name."""
         status = self._sfn.describe_execution(executionArn=execution_arn)["status"]
         job_name = self.batch_job_name(execution_arn)
-        by_uri: dict[str, dict[str, Any]] = {}
-        for job in self.batch_jobs(job_name) if job_name else []:
-            uri = job.get("InputDataConfig", {}).get("S3Uri", "")
-            # A shard retried (a redriven batch) has several jobs: the latest stands.
-            latest = by_uri.get(uri)
-            if latest is None or str(job.get("SubmitTime")) >= str(latest.get("SubmitTime")):
-                by_uri[uri] = job
-        found: list[ShardStatus] = []
-        for prefix in shards:
-            shard_job = by_uri.get(self._input_uri(prefix))
-            if shard_job is None:
-                found.append(ShardStatus(prefix, "PENDING"))
-            else:
-                found.append(
-                    ShardStatus(
-                        prefix,
-                        shard_job.get("JobStatus", "SUBMITTED"),
-                        job_id=shard_job.get("JobId"),
-                        output_s3_uri=shard_job.get("OutputDataConfig", {}).get("S3Uri"),
-                        cause=shard_job.get("Message"),
-                    )
-                )
+        by_uri = latest_jobs_by_input(self.batch_jobs(job_name) if job_name else [])
+        found = [running_shard(prefix, by_uri.get(self._input_uri(prefix))) for prefix in shards]
         return BatchProgress(execution_arn, status, elapsed, found)
 
     def wait_batch(
@@ -906,23 +489,19 @@ class KeyPhrasesClient:
         """Every shard of a succeeded batch, from the Map Run's result files, by prefix; a failed
         shard's job (when it started one) from the jobs carrying the batch's name."""
         output = outcome.output or {}
-        if not outcome.succeeded or "resultsManifest" not in output:
+        if not outcome.succeeded or contract.RESULTS_MANIFEST not in output:
             raise ExecutionFailedError(outcome)
-        bucket = output["resultsBucket"]
-        manifest = self._read_json(bucket, output["resultsManifest"])
-        shards: list[ShardStatus] = []
-        for status, files in manifest.get("ResultFiles", {}).items():
-            for result_file in files:
-                for record in self._read_json(bucket, result_file["Key"]):
-                    shards.append(_shard_of(status, record))
-        if any(shard.job_id is None for shard in shards) and output.get("jobName"):
+        bucket = output[contract.RESULTS_BUCKET]
+        manifest = self._read_json(bucket, output[contract.RESULTS_MANIFEST])
+        shards = [
+            ended_shard(status, record)
+            for status, key in result_files(manifest)
+            for record in self._read_json(bucket, key)
+        ]
+        if any(shard.job_id is None for shard in shards) and output.get(contract.JOB_NAME):
             # A failed shard's record has no output: its job, if it started one, is the one
             # of the batch's jobs writing below its pipeline execution's name.
-            jobs = self.batch_jobs(output["jobName"])
-            shards = [
-                shard if shard.job_id is not None else _with_job(shard, _job_of(shard, jobs))
-                for shard in shards
-            ]
+            shards = with_jobs(shards, self.batch_jobs(output[contract.JOB_NAME]))
         return sorted(shards, key=lambda shard: shard.input_prefix)
 
     def _input_uri(self, prefix: str) -> str:
@@ -931,8 +510,9 @@ class KeyPhrasesClient:
     def batch_results(self, shards: Iterable[ShardStatus]) -> Iterator[DocumentKeyPhrases]:
         """The key phrases of every completed shard, shard after shard: each document once."""
         for shard in shards:
-            if shard.status in ("SUCCEEDED", "COMPLETED") and shard.output_s3_uri:
-                yield from self.results(shard.output_s3_uri)
+            output_s3_uri = completed_output(shard)
+            if output_s3_uri is not None:
+                yield from self.results(output_s3_uri)
 
     def _read_json(self, bucket: str, key: str) -> Any:
         body = self._s3.get_object(Bucket=bucket, Key=key)["Body"]
@@ -949,13 +529,10 @@ class KeyPhrasesClient:
         if isinstance(outcome_or_uri, Outcome):
             if not outcome_or_uri.succeeded or outcome_or_uri.output is None:
                 raise ExecutionFailedError(outcome_or_uri)
-            uri = outcome_or_uri.output["outputS3Uri"]
+            uri = outcome_or_uri.output[contract.OUTPUT_S3_URI]
         else:
             uri = outcome_or_uri
-        # Not urlparse: an S3 key may hold '#' and '?', which are not a fragment or a query here.
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        if not uri.startswith("s3://") or not bucket or not key:
-            raise InvalidInputError(f"not an s3://bucket/key URI: {uri!r}")
+        bucket, key = split_s3_uri(uri)
         body = self._s3.get_object(Bucket=bucket, Key=key)["Body"]
         try:
             yield from read_key_phrases(body)
@@ -963,56 +540,20 @@ class KeyPhrasesClient:
             body.close()
 
 
-def _is_start(details: dict[str, Any]) -> bool:
-    """Whether a task event's details are of the pipeline's StartKeyPhrasesDetectionJob call."""
-    return (
-        details.get("resourceType") == _START_RESOURCE_TYPE
-        and details.get("resource") == _START_RESOURCE
-    )
-
-
-def _shard_of(status: str, record: dict[str, Any]) -> ShardStatus:
-    """A shard from one record of a Map Run result file (AWS's ``ResultWriter`` format)."""
-    shard_input = _json_or_empty(record.get("Input"))
-    prefix = str(shard_input.get("inputPrefix", ""))
-    if status == "SUCCEEDED":
-        output = _json_or_empty(record.get("Output"))
-        return ShardStatus(
-            prefix,
-            "SUCCEEDED",
-            job_id=output.get("jobId"),
-            output_s3_uri=output.get("outputS3Uri"),
-            execution_arn=output.get("executionArn"),
-        )
-    error, cause = record.get("Error"), record.get("Cause")
-    # A shard whose pipeline execution failed fails with States.TaskFailed, the execution's
-    # description (with its own error and cause) as the cause.
-    described = _json_or_empty(cause) if error == "States.TaskFailed" else {}
-    if described.get("Error"):
-        error, cause = described.get("Error"), described.get("Cause")
-    return ShardStatus(
-        prefix, status, error=error, cause=cause, execution_arn=described.get("ExecutionArn")
-    )
-
-
-def _job_of(shard: ShardStatus, jobs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The job of ``shard``'s pipeline execution: the pipeline writes each execution's output
-    below ``<output prefix><execution name>/``, and execution names are unique."""
-    if not shard.execution_arn:
-        return None
-    folder = f"/{shard.execution_arn.rsplit(':', 1)[-1]}/"
-    found = [j for j in jobs if folder in j.get("OutputDataConfig", {}).get("S3Uri", "")]
-    return max(found, key=lambda job: str(job.get("SubmitTime")), default=None)
-
-
-def _with_job(shard: ShardStatus, job: dict[str, Any] | None) -> ShardStatus:
-    if job is None:
-        return shard
-    return dataclasses.replace(
-        shard,
-        job_id=job.get("JobId"),
-        output_s3_uri=job.get("OutputDataConfig", {}).get("S3Uri"),
-    )
+def _stack_outputs(session: boto3.Session, stack_name: str) -> dict[str, str]:
+    """The outputs of stack ``stack_name``, by key; :class:`StackNotFoundError` when there is
+    no such stack."""
+    try:
+        stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)
+    except botocore.exceptions.ClientError as error:
+        if "does not exist" in str(error):
+            raise StackNotFoundError(
+                f"no stack named {stack_name!r} {_where(session)} (the Region and account "
+                "come from your AWS configuration: AWS_REGION or AWS_DEFAULT_REGION, "
+                "AWS_PROFILE)"
+            ) from error
+        raise
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks["Stacks"][0].get("Outputs", [])}
 
 
 def _where(session: boto3.Session) -> str:
@@ -1024,16 +565,3 @@ def _where(session: boto3.Session) -> str:
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, KeyError):
         return where
     return f"{where} of account {account}"
-
-
-def _json_or_empty(text: Any) -> dict[str, Any]:
-    try:
-        value = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _check_choice(field_name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise InvalidInputError(f"{field_name} must be one of {', '.join(allowed)}; got {value!r}")

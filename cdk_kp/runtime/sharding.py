@@ -49,7 +49,7 @@ class Shard:
 def count_documents(data: bytes, input_format: str) -> int:
     """Documents in a file's bytes: 1 per file, or its lines (every line counts, blank or not,
     so the count never falls short of Comprehend's)."""
-    if input_format == "ONE_DOC_PER_FILE":
+    if input_format == contract.InputFormat.ONE_DOC_PER_FILE:
         return 1
     return len(data.splitlines())
 
