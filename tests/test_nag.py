@@ -1,5 +1,5 @@
 """cdk-nag, all five packs, through a real synth: no unacknowledged finding, and every
-acknowledgement names exactly one real finding that the README's compliance section lists."""
+acknowledgement names exactly one real finding that docs/security-and-compliance.md lists."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_each_acknowledgement_covers_real_findings_and_each_finding_one_acknowle
 
 
 def test_raw_finding_counts(raw):
-    """The figures the README's compliance section quotes: findings per pack with nothing
+    """The figures docs/security-and-compliance.md quotes: findings per pack with nothing
     acknowledged (AwsSolutions, HIPAA, NIST, PCI, Serverless)."""
     counts = {
         variant: [sum(1 for rule, _ in raw[variant][0] if rule.startswith(f"{p}-")) for p in PACKS]
@@ -114,11 +114,11 @@ def test_acknowledgements_follow_a_users_logical_ids(raw):
     }
 
 
-def test_every_reason_is_listed_in_the_readme():
-    readme = (ROOT / "README.md").read_text()
+def test_every_reason_is_listed_in_the_docs():
+    page = (ROOT / "docs" / "security-and-compliance.md").read_text()
     for reason in ALL_REASONS:
-        assert f"`{reason.key}`" in readme, reason.key
-        assert reason.text in readme, reason.key
+        assert f"`{reason.key}`" in page, reason.key
+        assert reason.text in page, reason.key
 
 
 def test_a_synth_with_a_new_finding_fails(tmp_path):

@@ -7,6 +7,7 @@ locked in constraints.txt; `make test-minimum` runs the suite on each range's lo
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
@@ -89,20 +90,37 @@ def test_this_environment_has_the_versions_its_constraints_pin():
         assert version(dependency.name) in dependency.specifier
 
 
-def test_the_readme_states_the_declared_ranges_and_the_tested_versions():
-    readme = (ROOT / "README.md").read_text()
+def same_ranges(written: str, dependency: Requirement) -> bool:
+    """Whether ``written`` (``>=1.0,<2.0``, in any order) is the dependency's declared range."""
+    return set(written.split(",")) == {str(s) for s in dependency.specifier}
+
+
+def test_the_docs_state_the_declared_ranges_and_the_tested_versions():
+    """docs/development.md's table: `| package | supported | tested on |`."""
+    page = (ROOT / "docs" / "development.md").read_text()
     rows = {
         canonical(cells[0]): cells
-        for line in readme.splitlines()
+        for line in page.splitlines()
         if line.startswith("| ")
         and len(cells := [c.strip().strip("`") for c in line.strip("|").split("|")]) == 3
     }
+    python = tomllib.loads(PYPROJECT)["project"]["requires-python"].removeprefix(">=")
+    assert rows["python"][1] == f"{python} and later"
     locked = pins(ROOT / "constraints.txt")
     for dependency, minimum in zip(DEPENDENCIES, minimum_constraints(PYPROJECT), strict=True):
         name = canonical(dependency.name)
         _, supported, tested = rows[name]
-        assert supported == str(dependency.specifier) or set(supported.split(",")) == {
-            str(s) for s in dependency.specifier
-        }, name
+        assert same_ranges(supported, dependency), name
         assert minimum.split("==")[1] in tested, name
         assert locked[name] in tested, name
+
+
+def test_the_readme_states_the_declared_ranges_in_one_line():
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    python = tomllib.loads(PYPROJECT)["project"]["requires-python"].removeprefix(">=")
+    assert f"Python {python} and later" in readme
+    for dependency in DEPENDENCIES:
+        written = re.search(rf"{re.escape(dependency.name)} `([^`]+)`", readme)
+        assert written is not None, dependency.name
+        assert same_ranges(written.group(1), dependency), dependency.name
+    assert "(docs/development.md#supported-versions)" in readme

@@ -24,7 +24,8 @@ from .conftest import ByoStack, new_app
 
 
 def own_state_machine() -> cdk.Stack:
-    """The README's composition example: the fragment between two states of one's own."""
+    """The composition example of docs/constructs-and-props.md: the fragment between two
+    states of one's own."""
     stack = cdk.Stack(new_app(), "Composed")
     docs = s3.Bucket(stack, "Docs")
     results = s3.Bucket(stack, "Results")
