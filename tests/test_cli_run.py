@@ -239,6 +239,9 @@ def test_ctrl_c_leaves_the_execution_running_and_says_how_to_resume(aws, docs, m
     history = aws.sfn.get_execution_history(executionArn=arn.group(1))["events"]
     assert not [e for e in history if e["type"] == "ExecutionAborted"]
     # The execution was left running on purpose; end it so it cannot act in the next test.
+    # moto can only stop an execution once its interpreter has begun (its first event).
+    while not aws.sfn.get_execution_history(executionArn=arn.group(1))["events"]:
+        time.sleep(0.01)
     aws.sfn.stop_execution(executionArn=arn.group(1))
     while aws.sfn.describe_execution(executionArn=arn.group(1))["status"] == "RUNNING":
         time.sleep(0.01)
