@@ -64,11 +64,13 @@ test-minimum: node_modules/.installed $(MIN_VENV)/.installed
 
 # Figures, not pass/fail: polling cost against a fixed 60 s poller, synth time against an
 # empty stack and the AWS Solutions Constructs peer (installed into .bench/ on first run), and a
-# 25-shard batch's concurrency trace against one shard at a time.
+# 25-shard batch's concurrency trace against one shard at a time, and the client's uploads
+# (parallel against one at a time) and planning memory (100 MB and 1.5 GB files).
 bench: install
 	$(BIN)/python -m benchmarks.polling
 	$(BIN)/python -m benchmarks.synth
 	$(BIN)/python -m benchmarks.batch
+	$(BIN)/python -m benchmarks.upload
 
 # A fresh resolution of pyproject.toml's ranges, written to constraints.txt. Not part of set-up:
 # run it to move the development environment forward, then read the snapshot diff.

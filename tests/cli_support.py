@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
@@ -119,17 +120,18 @@ def input_objects(aws: LocalAws) -> dict[str, str]:
 
 
 def spy_uploads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record the key of every file the client uploads from now on."""
-    from cdk_kp.runtime.client import KeyPhrasesClient
+    """Record the key of every object the client sends from now on (thread-safe: list.append
+    is atomic)."""
+    from cdk_kp.runtime import transfers
 
     uploads: list[str] = []
-    original = KeyPhrasesClient._put_file
+    original = transfers._transfer
 
-    def put_file(self: KeyPhrasesClient, path: Path, key: str) -> None:
-        uploads.append(key)
-        original(self, path, key)
+    def transfer(s3: Any, bucket: str, sent: Any) -> None:
+        uploads.append(sent.key)
+        original(s3, bucket, sent)
 
-    monkeypatch.setattr(KeyPhrasesClient, "_put_file", put_file)
+    monkeypatch.setattr(transfers, "_transfer", transfer)
     return uploads
 
 

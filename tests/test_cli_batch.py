@@ -148,7 +148,7 @@ def test_a_file_the_plan_skips_is_not_uploaded_with_a_single_job(aws, tmp_path, 
     folder = tmp_path / "mixed"
     folder.mkdir()
     (folder / "small.txt").write_text("Seattle and Tacoma are in Washington.\n" * 5)
-    (folder / "big.txt").write_text("Paris is in France.\n" * 60)
+    (folder / "latin1.txt").write_bytes("Paris is in France, très belle.\n".encode("latin-1"))
     script = completes_on_second_describe(aws)
     code, _, _ = run_cli(
         aws,
@@ -157,8 +157,6 @@ def test_a_file_the_plan_skips_is_not_uploaded_with_a_single_job(aws, tmp_path, 
         "--stack",
         "KeyPhrasesStack",
         str(folder),
-        "--max-shard-bytes",
-        "700",
         "--batch",
         "mixed-1",
         "--poll",
@@ -166,7 +164,7 @@ def test_a_file_the_plan_skips_is_not_uploaded_with_a_single_job(aws, tmp_path, 
     )
     err = capsys.readouterr().err
     assert code == cli.OK, err
-    assert f"skipped {folder / 'big.txt'}: 1,200 bytes, over the 700-byte limit of one job" in err
+    assert f"skipped {folder / 'latin1.txt'}: not UTF-8 (byte 22)" in err
     listed = aws.session.client("s3").list_objects_v2(
         Bucket=aws.outputs["InputBucketName"], Prefix="mixed-1/"
     )

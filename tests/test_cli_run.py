@@ -247,7 +247,7 @@ def test_ctrl_c_leaves_the_execution_running_and_says_how_to_resume(aws, docs, m
         time.sleep(0.01)
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["status"], ["results"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["plan"], ["status"], ["results"]])
 def test_help_reads_well(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main([*command, "--help"])

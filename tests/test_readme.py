@@ -37,7 +37,7 @@ import botocore.session
 import pytest
 from aws_cdk.assertions import Template
 
-from cdk_kp import KeyPhrasesBatch, KeyPhrasesPipeline, contract
+from cdk_kp import contract
 from cdk_kp.runtime import cli
 from cdk_kp.runtime.client import DocumentKeyPhrases, KeyPhrase, KeyPhrasesClient
 
@@ -308,8 +308,28 @@ def check_json(kind: str, value: Any) -> None:
         assert all(set(item) == {contract.INPUT_PREFIX} for item in value)
     elif kind == "execution-input":
         check_execution_input(value)
+    elif kind == "plan":
+        check_plan(value)
     else:
         raise AssertionError(f"no check for json {kind!r}")
+
+
+def check_plan(value: Any) -> None:
+    """A `cdk-kp plan --json` object: the fields the command prints, adding up."""
+    from cdk_kp.runtime.cli.planning import plan_json
+    from cdk_kp.runtime.estimate import estimate
+    from cdk_kp.runtime.uploads import UploadPlan
+
+    shape = plan_json(UploadPlan([], []), estimate(UploadPlan([], [])))
+    assert set(value) == set(shape)
+    assert set(value["estimate"]) == set(estimate(UploadPlan([], [])).as_dict())
+    assert all(set(s) == {"name", "documents", "bytes", "files"} for s in value["shards"])
+    assert all(set(s) == {"path", "reason"} for s in value["skipped"])
+    assert value["jobs"] == len(value["shards"])
+    assert value["documents"] == sum(s["documents"] for s in value["shards"])
+    assert value["bytes"] == sum(s["bytes"] for s in value["shards"])
+    found = value["estimate"]
+    assert found["usd"] == pytest.approx(found["units"] * found["price_per_unit_usd"])
 
 
 @params(of_kind("json"))
@@ -499,47 +519,6 @@ def test_diagram_names_real_states_and_errors(block: Block):
         assert label in (ERRORS if shape == "([" else states), f"{block.name}: {label}"
 
 
-# -- text: the layout tree ----------------------------------------------------------------------
-
-
-def layout_paths(tree: str) -> set[Path]:
-    """The paths a layout tree names: each line starts with names (``a.py, b.py`` or ``dir/``),
-    indented two spaces a level under their folder; a line whose start is not names continues
-    the previous description."""
-    folders: list[tuple[int, Path]] = []
-    paths: set[Path] = set()
-    for line in tree.splitlines():
-        indent = len(line) - len(line.lstrip(" "))
-        names = [name.strip() for name in re.split(r" {2,}", line.strip())[0].split(",")]
-        if not line.strip() or any(" " in name for name in names):
-            continue
-        folders = [(level, path) for level, path in folders if level < indent]
-        parent = folders[-1][1] if folders else ROOT
-        for name in names:
-            paths.add(parent / name.rstrip("/"))
-            if name.endswith("/"):
-                folders.append((indent, parent / name.rstrip("/")))
-    return paths
-
-
-@params([block for block in of_kind("text") if block.marker == "layout"])
-def test_the_layout_tree_names_real_paths_and_every_module(block: Block):
-    paths = layout_paths(block.code)
-    assert {path for path in paths if not path.exists()} == set(), block.name
-    package = ROOT / "cdk_kp"
-    modules = {
-        path
-        for folder in (package, package / "infra", package / "runtime")
-        for path in folder.glob("*.py")
-        if not (path.name == "__init__.py" and folder != package)
-    }
-    assert sorted(map(str, modules - paths)) == [], f"{block.name}: modules not in the tree"
-
-
-def test_every_text_block_is_a_layout():
-    assert [block.name for block in of_kind("text") if block.marker != "layout"] == []
-
-
 # -- tables the code also holds ----------------------------------------------------------------
 
 
@@ -551,32 +530,6 @@ def section(page: str, heading: str) -> str:
 def normalized(text: str) -> str:
     """Text as a reader sees it: no Markdown code marks, single spaces."""
     return " ".join(text.replace("`", "").split())
-
-
-def names_in(text: str) -> set[str]:
-    """The code-marked identifiers of a passage."""
-    return set(re.findall(r"`(\w+)`", text))
-
-
-def test_the_constructs_page_lists_every_public_attribute():
-    """The attributes each construct sets are the ones docs/constructs-and-props.md lists."""
-    page = (ROOT / "docs/constructs-and-props.md").read_text()
-    pipeline_attributes = page.split("\n### Attributes\n", 1)[1].split("\n###", 1)[0]
-    workflow_attributes = re.search(r"Attributes: (`start_task`.*?)\. ", page, re.S)
-    batch_attributes = re.search(r"- Attributes: (`pipeline`.*?)\n- ", page, re.S)
-    assert workflow_attributes
-    assert batch_attributes
-    stack = cdk.Stack(cdk.App(), "Attributes")
-    pipeline = KeyPhrasesPipeline(stack, "Pipeline")
-    batch = KeyPhrasesBatch(stack, "Batch", pipeline=pipeline)
-    for construct, passage in (
-        (pipeline, pipeline_attributes),
-        (pipeline.workflow, workflow_attributes.group(1)),
-        (batch, batch_attributes.group(1)),
-    ):
-        public = {name for name in vars(construct) if not name.startswith("_")}
-        listed = names_in(passage) - {"None", "JobNetwork", "CallAwsService"}
-        assert public == listed, type(construct).__name__
 
 
 def test_the_exit_code_table_documents_the_clis_codes_with_the_same_meanings():

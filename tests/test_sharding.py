@@ -127,14 +127,29 @@ def client() -> KeyPhrasesClient:
 def test_plan_checks_each_file_and_skips_what_cannot_be_a_document(client, tmp_path):
     (tmp_path / "ok.txt").write_text("Seattle is in Washington.\n" * 40)
     (tmp_path / "long-line.txt").write_text("x" * (contract.MAX_DOCUMENT_BYTES + 1) + "\n")
-    (tmp_path / "many.txt").write_text("Paris\n" * 41)
+    (tmp_path / "bad.txt").write_bytes(b"fine\n\xff\n")
+    (tmp_path / "blank.txt").write_text(" \n\n")
     plan = client.plan_upload([tmp_path], max_shard_documents=40)
-    skipped = {s.path.name: s.reason for s in plan.skipped}
+    skipped = {Path(str(s.path)).name: s.reason for s in plan.skipped}
     assert skipped == {
         "long-line.txt": "line 1 is over Comprehend's 1,048,576-byte document limit",
-        "many.txt": "41 documents, over the 40-document limit of one job; split the file",
+        "bad.txt": "not UTF-8 (byte 5)",
+        "blank.txt": "empty",
     }
     assert [d.key for shard in plan.shards for d in shard.files] == ["ok.txt"]
+
+
+def test_a_file_over_a_shards_documents_is_split_not_skipped(client, tmp_path):
+    (tmp_path / "ok.txt").write_text("Seattle is in Washington.\n" * 40)
+    (tmp_path / "many.txt").write_text("Paris\n" * 81)
+    plan = client.plan_upload([tmp_path], max_shard_documents=40)
+    assert plan.skipped == []
+    assert [[(d.key, d.first_line, d.documents) for d in shard.files] for shard in plan.shards] == [
+        [("many.txt", 0, 40)],
+        [("many.txt", 40, 40)],
+        [("many.txt", 80, 1)],
+        [("ok.txt", 0, 40)],
+    ]
 
 
 def test_plan_refuses_limits_outside_one_job_naming_the_field(client, tmp_path):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -47,7 +46,6 @@ from cdk_kp.runtime.errors import (
     KeyPhrasesError,
     NotAKeyPhrasesStackError,
     StackNotFoundError,
-    check_choice,
 )
 from cdk_kp.runtime.executions import (
     FINAL_STATUSES,
@@ -56,7 +54,6 @@ from cdk_kp.runtime.executions import (
     Outcome,
     Progress,
     batch_input,
-    batch_name_or_new,
     check_batch_name,
     check_execution_arn,
     execution_arn_of,
@@ -67,21 +64,22 @@ from cdk_kp.runtime.executions import (
     resolved_job_name,
     start_calls,
 )
-from cdk_kp.runtime.results import DocumentKeyPhrases, KeyPhrase, read_key_phrases, split_s3_uri
+from cdk_kp.runtime.results import (
+    DocumentKeyPhrases,
+    KeyPhrase,
+    in_file_lines,
+    read_key_phrases,
+    split_s3_uri,
+)
+from cdk_kp.runtime.sharding import first_line_of
+from cdk_kp.runtime.uploading import UploadMethods
 from cdk_kp.runtime.uploads import (
-    MANIFEST_NAME,
     ShardedUpload,
     Skipped,
-    Transfer,
     UploadPlan,
     UploadReport,
     check_document,
     check_document_data,
-    manifest_body,
-    plan_upload,
-    require_one_job,
-    shard_transfers,
-    single_job_transfers,
 )
 
 __all__ = [
@@ -118,7 +116,7 @@ __all__ = [
 DEFAULT_INPUT_FORMAT = contract.InputFormat.ONE_DOC_PER_LINE.value
 
 
-class KeyPhrasesClient:
+class KeyPhrasesClient(UploadMethods):
     """A deployed key phrase pipeline, from Python.
 
     Uploading needs ``input_bucket`` and starting needs ``state_machine_arn``; describing,
@@ -180,111 +178,6 @@ class KeyPhrasesClient:
         own Region (from its ARN)."""
         check_execution_arn(execution_arn)
         return cls(session=boto3.Session(region_name=region_of(execution_arn)))
-
-    # -- upload ----------------------------------------------------------------------------------
-
-    def upload(
-        self,
-        paths: Iterable[str | Path],
-        *,
-        batch: str | None = None,
-        input_format: str | None = None,
-    ) -> UploadReport:
-        """Upload files and folders under ``<input prefix><batch>/``; a folder keeps its layout.
-
-        A file that cannot be a Comprehend document (unreadable, empty, not UTF-8, over the
-        1 MB document limit, or alone over one job's 5 GB or 1,000,000 documents) is skipped and
-        reported. Files that together are over one job's limits are refused before anything is
-        uploaded (:class:`InvalidInputError`): run them as a batch (:meth:`upload_sharded`).
-        ``batch`` defaults to a new unique name; the report's ``batch_prefix`` is what
-        :meth:`start` takes as ``input_prefix``. Documents are checked against
-        ``input_format``, by default the pipeline's.
-        """
-        input_format = self._upload_format(input_format)
-        batch = batch_name_or_new(batch)
-        return self.upload_plan(self.plan_upload(paths, input_format=input_format), batch=batch)
-
-    def upload_plan(self, plan: UploadPlan, *, batch: str | None = None) -> UploadReport:
-        """Upload a plan of one shard under ``<input prefix><batch>/`` (files keep their
-        layout), for :meth:`start`; a plan of more shards is refused
-        (:class:`InvalidInputError`)."""
-        require_one_job(plan)
-        self._require_input_bucket()
-        report = UploadReport(
-            batch_prefix=f"{batch_name_or_new(batch)}/", skipped=list(plan.skipped)
-        )
-        transfers = single_job_transfers(plan, f"{self.input_prefix}{report.batch_prefix}")
-        report.uploaded.extend((sent.path, sent.key) for sent in self._send(transfers))
-        return report
-
-    def plan_upload(
-        self,
-        paths: Iterable[str | Path],
-        *,
-        input_format: str | None = None,
-        max_shard_bytes: int = contract.MAX_JOB_BYTES,
-        max_shard_documents: int = contract.MAX_JOB_DOCUMENTS,
-    ) -> UploadPlan:
-        """Check and measure the files under ``paths`` and pack them into shards that each fit
-        one job, uploading nothing.
-
-        Files are checked as :meth:`upload` checks them (and a file too big for one job is
-        skipped and reported), then packed in order, whole, into shards of at most
-        ``max_shard_bytes`` and ``max_shard_documents`` (default: one job's limits, 5 GB and
-        1,000,000 documents).
-        """
-        return plan_upload(
-            paths,
-            input_format=self._upload_format(input_format),
-            max_shard_bytes=max_shard_bytes,
-            max_shard_documents=max_shard_documents,
-        )
-
-    def upload_sharded(self, plan: UploadPlan, *, batch: str | None = None) -> ShardedUpload:
-        """Upload a plan's shards, shard ``n`` under ``<batch>/shard-<n>/`` keeping the files'
-        layout, then the manifest of the shards (``<batch>/manifest.json``) that
-        :meth:`start_batch` takes. ``batch`` defaults to a new unique name."""
-        bucket = self._require_input_bucket()
-        batch = batch_name_or_new(batch)
-        upload = ShardedUpload(
-            batch_prefix=f"{batch}/",
-            manifest=f"{batch}/{MANIFEST_NAME}",
-            shards=plan.shards,
-            skipped=plan.skipped,
-        )
-        if not plan.shards:
-            return upload
-        self._send(shard_transfers(plan, f"{self.input_prefix}{upload.batch_prefix}"))
-        self._s3.put_object(
-            Bucket=bucket,
-            Key=f"{self.input_prefix}{upload.manifest}",
-            Body=manifest_body(upload.shard_prefixes),
-            ContentType="application/json",
-        )
-        return upload
-
-    def _upload_format(self, input_format: str | None) -> str:
-        input_format = input_format or self.input_format
-        check_choice("input_format", input_format, contract.INPUT_FORMATS)
-        self._require_input_bucket()
-        return input_format
-
-    def _require_input_bucket(self) -> str:
-        if self.input_bucket is None:
-            raise InvalidInputError("upload needs the client's input_bucket")
-        return self.input_bucket
-
-    def _send(self, transfers: Iterable[Transfer]) -> list[Transfer]:
-        """Send each transfer in turn; those sent, in order."""
-        sent: list[Transfer] = []
-        for transfer in transfers:
-            self._put_file(transfer.path, transfer.key)
-            sent.append(transfer)
-        return sent
-
-    def _put_file(self, path: Path, key: str) -> None:
-        assert self.input_bucket is not None
-        self._s3.upload_file(str(path), self.input_bucket, key)
 
     # -- run -------------------------------------------------------------------------------------
 
@@ -508,11 +401,17 @@ class KeyPhrasesClient:
         return f"s3://{self.input_bucket}/{self.input_prefix}{prefix}"
 
     def batch_results(self, shards: Iterable[ShardStatus]) -> Iterator[DocumentKeyPhrases]:
-        """The key phrases of every completed shard, shard after shard: each document once."""
+        """The key phrases of every completed shard, shard after shard: each document once. A
+        file split across shards keeps its name, and its lines are numbered in the file (from
+        0, as Comprehend numbers them), not within each part: a part's shard is named after
+        the file's line it starts at."""
         for shard in shards:
             output_s3_uri = completed_output(shard)
-            if output_s3_uri is not None:
-                yield from self.results(output_s3_uri)
+            if output_s3_uri is None:
+                continue
+            first_line = first_line_of(shard.input_prefix)
+            for record in self.results(output_s3_uri):
+                yield in_file_lines(record, first_line)
 
     def _read_json(self, bucket: str, key: str) -> Any:
         body = self._s3.get_object(Bucket=bucket, Key=key)["Body"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tarfile
 import zlib
@@ -102,3 +103,11 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://") or not bucket or not key:
         raise InvalidInputError(f"not an s3://bucket/key URI: {uri!r}")
     return bucket, key
+
+
+def in_file_lines(record: DocumentKeyPhrases, first_line: int) -> DocumentKeyPhrases:
+    """``record`` with its line numbered in its file, for a part of a split file that starts at
+    line ``first_line`` of it (0: a whole file, as it is)."""
+    if record.line is None or not first_line:
+        return record
+    return dataclasses.replace(record, line=int(record.line) + first_line)

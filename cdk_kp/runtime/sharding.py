@@ -2,8 +2,12 @@
 
 One asynchronous key phrase job reads at most 5 GB and 1,000,000 documents (files for
 ``ONE_DOC_PER_FILE``, lines for ``ONE_DOC_PER_LINE``), each document at most 1 MB, and needs at
-least 500 bytes. :func:`plan_shards` packs files, in order and whole (a file is never split, so
-Comprehend's ``File`` field still names it), into as few shards as those limits allow.
+least 500 bytes. :func:`plan_shards` packs documents, in order, into as few shards as those limits
+allow. A file goes whole into one shard when it fits one; a ``ONE_DOC_PER_LINE`` file that does
+not comes as parts (cut at line boundaries by :mod:`cdk_kp.runtime.scanning`), each in a
+shard of its own. A part keeps its file's key in a shard of its own, so Comprehend's
+``File`` field still names the file, and the shard's name carries the part's first line, which
+maps Comprehend's line numbers back.
 """
 
 from __future__ import annotations
@@ -14,16 +18,49 @@ from pathlib import Path
 
 from cdk_kp import contract
 
+#: What a shard's name carries before the line its split file's part starts at.
+LINE_MARK = "-line-"
+
+
+def first_line_of(shard_prefix: str) -> int:
+    """The line of its file that a shard's part starts at, from the shard's input prefix
+    (``…/shard-00002-line-20/`` gives 20; 0 for a shard of whole files)."""
+    name = shard_prefix.rstrip("/").rpartition("/")[2]
+    mark = name.rfind(LINE_MARK)
+    tail = name[mark + len(LINE_MARK) :] if mark >= 0 else ""
+    return int(tail) if tail.isdigit() else 0
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """A document that is already in S3: read where it is, copied server-side."""
+
+    bucket: str
+    key: str
+    etag: str
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
 
 @dataclass(frozen=True)
 class Document:
-    """One file to upload: its key relative to the shard, its size and how many documents it
-    holds for the input format."""
+    """One object to upload: a whole file, or part ``part`` of ``parts`` of one (``size`` bytes
+    from byte ``offset``, starting at line ``first_line`` of the file, counted from 0). Its key
+    is relative to the shard; ``documents`` is how many documents it holds for the input format,
+    ``units`` what Comprehend bills for them, and ``fingerprint`` identifies its content (the
+    SHA-256 of a local file's bytes, or an S3 source's ETag and range)."""
 
-    path: Path
+    path: Path | S3Object
     key: str
     size: int
     documents: int
+    offset: int = 0
+    first_line: int = 0
+    part: int = 0
+    parts: int = 1
+    units: int = 0
+    fingerprint: str = ""
 
 
 @dataclass
@@ -35,7 +72,11 @@ class Shard:
 
     @property
     def name(self) -> str:
-        return f"shard-{self.index:05d}"
+        """``shard-<index>``, and for a part of a split file that does not start it,
+        ``-line-<n>``: the file's line that is the part's line 0 (Comprehend numbers the lines
+        of each part from 0; the client adds ``n`` back)."""
+        first = self.files[0].first_line if self.files else 0
+        return f"shard-{self.index:05d}" + (f"{LINE_MARK}{first}" if first else "")
 
     @property
     def size(self) -> int:
@@ -88,7 +129,8 @@ def plan_shards(
 ) -> list[Shard]:
     """Pack ``documents`` in order into shards of at most ``max_bytes`` and ``max_documents``.
 
-    Every document lands in exactly one shard. When the last shard would hold fewer than
+    Every document lands in exactly one shard; each part of a split file has one to itself.
+    When the last shard would hold fewer than
     Comprehend's 500-byte minimum, files move to it from the end of the one before, as long as
     that one keeps the minimum (when no file can move, the last shard stays small, and its job
     fails as a single job that small would). Raises ``ValueError`` for a document that fits no
@@ -102,8 +144,11 @@ def plan_shards(
         problem = oversize(document, max_bytes, max_documents)
         if problem is not None:
             raise ValueError(f"{document.key}: {problem}")
+        split = document.parts > 1
         if current.files and (
-            size + document.size > max_bytes or count + document.documents > max_documents
+            (split and document.part == 0)
+            or size + document.size > max_bytes
+            or count + document.documents > max_documents
         ):
             shards.append(current)
             current = Shard(len(shards))
@@ -111,6 +156,12 @@ def plan_shards(
         current.files.append(document)
         size += document.size
         count += document.documents
+        if split:
+            # A part has its shard to itself, so the shard's name can say where in its file
+            # the part starts (see Shard.name): the next document starts another shard.
+            shards.append(current)
+            current = Shard(len(shards))
+            size = count = 0
     if current.files:
         shards.append(current)
     if len(shards) > 1:

@@ -1,12 +1,14 @@
 """Uploading documents: planned first, without AWS, then sent.
 
 Planning finds the files under the paths given (:func:`unique_files`), checks and measures each
-one as it comes (:func:`measure`: read once, checked as Comprehend would read it, counted), and
-packs the documents into shards that each fit one job (:func:`plan_upload`, with
-:mod:`cdk_kp.runtime.sharding`). Sending is separate: a plan is laid out as transfers, each file
-with the key it goes to (:func:`single_job_transfers`, :func:`shard_transfers`), which the client
-carries out one by one; a sharded upload ends with the manifest of its shards
-(:func:`manifest_body`).
+one as it comes (:func:`measure`: read once, as a stream, checked as Comprehend would read it,
+counted and, for ``ONE_DOC_PER_LINE``, cut into parts that each fit a shard, by
+:mod:`cdk_kp.runtime.scanning`), and packs the documents into shards that each fit one job
+(:func:`plan_upload`, with :mod:`cdk_kp.runtime.sharding`). Memory stays bounded whatever the
+files' sizes: only a plan's numbers are kept, never their bytes. Sending is separate: a plan is
+laid out as transfers, each document with the key it goes to (:func:`single_job_transfers`,
+:func:`shard_transfers`), which :mod:`cdk_kp.runtime.transfers` carries out in parallel; a
+sharded upload ends with the manifest of its shards (:func:`manifest_body`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,19 @@ from pathlib import Path
 
 from cdk_kp import contract
 from cdk_kp.runtime.errors import InvalidInputError
+from cdk_kp.runtime.scanning import (
+    CHUNK_BYTES,
+    Part,
+    Scan,
+    UnusableFileError,
+    scan_file_document,
+    scan_lines,
+)
 from cdk_kp.runtime.sharding import (
     Document,
+    S3Object,
     Shard,
     check_limits,
-    count_documents,
     oversize,
     plan_shards,
 )
@@ -33,7 +43,7 @@ MANIFEST_NAME = "manifest.json"
 
 @dataclass(frozen=True)
 class Skipped:
-    path: Path
+    path: Path | S3Object
     reason: str
 
 
@@ -42,12 +52,12 @@ class UploadReport:
     """What :meth:`KeyPhrasesClient.upload` did, file by file: nothing is skipped silently."""
 
     batch_prefix: str
-    uploaded: list[tuple[Path, str]] = field(default_factory=list)
+    uploaded: list[tuple[Path | S3Object, str]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-
-    @property
-    def bytes_uploaded(self) -> int:
-        return sum(path.stat().st_size for path, _ in self.uploaded)
+    #: Bytes of the documents in the batch's folder (sent now, or found there already).
+    bytes_uploaded: int = 0
+    #: Of ``uploaded``, how many were already in S3 with the same content (a resumed upload).
+    already_uploaded: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,29 @@ class UploadPlan:
 
     shards: list[Shard]
     skipped: list[Skipped]
+    #: The ``s3://`` URI of a corpus planned where it is in S3 (``None`` for local files).
+    source: str | None = None
+    #: True when ``units`` counts bytes as characters (S3 objects planned from their listing).
+    units_from_sizes: bool = False
+
+    @property
+    def documents(self) -> int:
+        return sum(shard.documents for shard in self.shards)
+
+    @property
+    def size(self) -> int:
+        return sum(shard.size for shard in self.shards)
+
+    @property
+    def units(self) -> int:
+        """The units Comprehend bills for the plan's documents (100 characters each, at least
+        3 a document; blank lines not counted)."""
+        return sum(document.units for shard in self.shards for document in shard.files)
+
+    @property
+    def files(self) -> int:
+        """Files in the plan, a split file once."""
+        return sum(1 for shard in self.shards for document in shard.files if document.part == 0)
 
 
 @dataclass
@@ -67,6 +100,8 @@ class ShardedUpload:
     manifest: str
     shards: list[Shard] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    #: Of the objects, how many were already in S3 with the same content (a resumed upload).
+    already_uploaded: int = 0
 
     @property
     def bytes_uploaded(self) -> int:
@@ -74,6 +109,7 @@ class ShardedUpload:
 
     @property
     def files_uploaded(self) -> int:
+        """Objects in the shards: a file, or a part of a split file."""
         return sum(len(shard.files) for shard in self.shards)
 
     @property
@@ -84,45 +120,105 @@ class ShardedUpload:
 
 @dataclass(frozen=True)
 class Transfer:
-    """One file to send, and its key in the input bucket."""
+    """One document to send (a file, a part of one, or an S3 object to copy), and its key in
+    the input bucket."""
 
-    path: Path
+    document: Document
     key: str
+
+    @property
+    def path(self) -> Path | S3Object:
+        return self.document.path
 
 
 # -- the documents -------------------------------------------------------------------------------
 
 
 def check_document(path: Path, input_format: str) -> str | None:
-    """Why ``path`` cannot be a Comprehend input, or ``None`` when it can."""
-    data = read_document(path)
-    return data if isinstance(data, str) else check_document_data(data, input_format)
-
-
-def read_document(path: Path) -> bytes | str:
-    """The file's bytes, or why it cannot be read."""
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        return f"unreadable: {error.strerror or error}"
+    """Why ``path`` cannot be a Comprehend input, or ``None`` when it can. The file is read as
+    a stream (a ``ONE_DOC_PER_LINE`` file of any size is fine: it is split into parts)."""
+    found = measure(
+        path, path.name, input_format, contract.MAX_JOB_BYTES, contract.MAX_JOB_DOCUMENTS
+    )
+    return found.reason if isinstance(found, Skipped) else None
 
 
 def check_document_data(data: bytes, input_format: str) -> str | None:
     """Why a file holding ``data`` cannot be a Comprehend input, or ``None`` when it can."""
-    if not data.strip():
-        return "empty"
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return f"not UTF-8 (byte {error.start})"
-    limit = contract.MAX_DOCUMENT_BYTES
-    if input_format == contract.InputFormat.ONE_DOC_PER_FILE and len(data) > limit:
-        return f"{len(data):,} bytes, over Comprehend's {limit:,}-byte document limit"
-    if input_format == contract.InputFormat.ONE_DOC_PER_LINE:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if len(line.encode("utf-8")) > limit:
-                return f"line {number} is over Comprehend's {limit:,}-byte document limit"
+        scan_document(
+            iter([data]),
+            len(data),
+            input_format,
+            contract.MAX_JOB_BYTES,
+            contract.MAX_JOB_DOCUMENTS,
+        )
+    except UnusableFileError as error:
+        return str(error)
     return None
+
+
+def scan_document(
+    chunks: Iterator[bytes], size: int, input_format: str, max_bytes: int, max_documents: int
+) -> Scan:
+    """Scan a file of ``size`` bytes given as ``chunks``; :class:`UnusableFileError` says why
+    it cannot be a document. A ``ONE_DOC_PER_FILE`` file over the document limit is refused
+    from its size, unread."""
+    if input_format == contract.InputFormat.ONE_DOC_PER_LINE:
+        return scan_lines(chunks, max_bytes=max_bytes, max_documents=max_documents)
+    limit = contract.MAX_DOCUMENT_BYTES
+    if size > limit:
+        raise UnusableFileError(f"{size:,} bytes, over Comprehend's {limit:,}-byte document limit")
+    return scan_file_document(b"".join(chunks))
+
+
+def file_chunks(path: Path) -> Iterator[bytes]:
+    """The file's bytes, ``CHUNK_BYTES`` at a time."""
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            yield chunk
+
+
+def documents_of(
+    path: Path | S3Object, key: str, scan: Scan, max_bytes: int, max_documents: int
+) -> list[Document] | Skipped:
+    """A scanned file as the documents of a plan (one, or one per part), or why it is left
+    out: too big for one shard."""
+    if len(scan.parts) == 1:
+        part = scan.parts[0]
+        whole = Document(
+            path,
+            key,
+            scan.size,
+            scan.documents,
+            units=scan.units,
+            fingerprint=_fingerprint(path, part),
+        )
+        problem = oversize(whole, max_bytes, max_documents)
+        return [whole] if problem is None else Skipped(path, problem)
+    return [
+        Document(
+            path,
+            key,
+            part.size,
+            part.lines,
+            offset=part.offset,
+            first_line=part.first_line,
+            part=index,
+            parts=len(scan.parts),
+            units=part.units,
+            fingerprint=_fingerprint(path, part),
+        )
+        for index, part in enumerate(scan.parts)
+    ]
+
+
+def _fingerprint(path: Path | S3Object, part: Part) -> str:
+    """What identifies a document's content: a local part's SHA-256, or an S3 source's ETag
+    and byte range."""
+    if isinstance(path, S3Object):
+        return f"{path.etag}:{part.offset}-{part.offset + part.size}"
+    return f"sha256:{part.sha256}"
 
 
 # -- planning ------------------------------------------------------------------------------------
@@ -141,36 +237,41 @@ def find_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
 def unique_files(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
     """The files under ``paths`` with their keys; raise if two would share a key."""
     files = list(find_files(paths))
-    by_key: dict[str, list[Path]] = {}
-    for path, relative in files:
+    refuse_clashes(files)
+    return files
+
+
+def refuse_clashes(found: Iterable[tuple[Path | S3Object, str]]) -> None:
+    """Raise :class:`InvalidInputError` if two sources would be uploaded to one key."""
+    by_key: dict[str, list[Path | S3Object]] = {}
+    for path, relative in found:
         by_key.setdefault(relative, []).append(path)
-    clashes = {key: found for key, found in by_key.items() if len(found) > 1}
+    clashes = {key: paths for key, paths in by_key.items() if len(paths) > 1}
     if clashes:
         shown = "; ".join(
-            f"{key} <- {', '.join(map(str, found))}" for key, found in sorted(clashes.items())
+            f"{key} <- {', '.join(map(str, paths))}" for key, paths in sorted(clashes.items())
         )
         raise InvalidInputError(
             f"these files would be uploaded to the same key, one overwriting another: {shown}"
         )
-    return files
 
 
 def measure(
     path: Path, key: str, input_format: str, max_bytes: int, max_documents: int
-) -> Document | Skipped:
-    """The file at ``path`` as a document of a plan, or why it is left out. The file is read
-    once: checked as Comprehend would read it, then measured against one shard's limits."""
-    if not path.exists():
+) -> list[Document] | Skipped:
+    """The file at ``path`` as the documents of a plan, or why it is left out. The file is read
+    once, as a stream: checked as Comprehend would read it, counted, and cut into parts where
+    it does not fit one shard."""
+    try:
+        size = path.stat().st_size
+        scan = scan_document(file_chunks(path), size, input_format, max_bytes, max_documents)
+    except FileNotFoundError:
         return Skipped(path, "does not exist")
-    data = read_document(path)
-    if isinstance(data, str):
-        return Skipped(path, data)
-    problem = check_document_data(data, input_format)
-    if problem is not None:
-        return Skipped(path, problem)
-    document = Document(path, key, len(data), count_documents(data, input_format))
-    problem = oversize(document, max_bytes, max_documents)
-    return document if problem is None else Skipped(path, problem)
+    except OSError as error:
+        return Skipped(path, f"unreadable: {error.strerror or error}")
+    except UnusableFileError as error:
+        return Skipped(path, str(error))
+    return documents_of(path, key, scan, max_bytes, max_documents)
 
 
 def plan_upload(
@@ -180,23 +281,49 @@ def plan_upload(
     max_shard_bytes: int = contract.MAX_JOB_BYTES,
     max_shard_documents: int = contract.MAX_JOB_DOCUMENTS,
 ) -> UploadPlan:
-    """Check and measure the files under ``paths`` and pack them, in order and whole, into
-    shards of at most ``max_shard_bytes`` and ``max_shard_documents``; a file that cannot be a
-    document, or is too big for one shard, is skipped and reported. Uploads nothing."""
+    """Check and measure the files under ``paths`` and pack them, in order, into shards of at
+    most ``max_shard_bytes`` and ``max_shard_documents``; a file that cannot be a document, or
+    is too big for one shard, is skipped and reported. A ``ONE_DOC_PER_LINE`` file too big for
+    one shard is split at line boundaries across as many as it needs. Uploads nothing."""
+    check_shard_limits(max_shard_bytes, max_shard_documents)
+    measured = (
+        measure(path, key, input_format, max_shard_bytes, max_shard_documents)
+        for path, key in unique_files(paths)
+    )
+    return pack(measured, max_shard_bytes, max_shard_documents)
+
+
+def check_mixed(paths: Iterable[str | Path]) -> None:
+    """Raise :class:`InvalidInputError` when ``paths`` mix local paths and ``s3://`` URIs."""
+    kinds = {isinstance(path, str) and path.startswith("s3://") for path in paths}
+    if len(kinds) > 1:
+        raise InvalidInputError("give local files and folders, or s3:// URIs, not both")
+
+
+def check_shard_limits(max_shard_bytes: int, max_shard_documents: int) -> None:
     try:
         check_limits(max_shard_bytes, max_shard_documents)
     except ValueError as error:
         raise InvalidInputError(str(error)) from error
+
+
+def pack(
+    measured: Iterable[list[Document] | Skipped],
+    max_shard_bytes: int,
+    max_shard_documents: int,
+    source: str | None = None,
+    units_from_sizes: bool = False,
+) -> UploadPlan:
+    """The plan of what was measured: the documents packed into shards, the rest skipped."""
     documents: list[Document] = []
     skipped: list[Skipped] = []
-    for path, key in unique_files(paths):
-        found = measure(path, key, input_format, max_shard_bytes, max_shard_documents)
+    for found in measured:
         if isinstance(found, Skipped):
             skipped.append(found)
         else:
-            documents.append(found)
+            documents.extend(found)
     shards = plan_shards(documents, max_bytes=max_shard_bytes, max_documents=max_shard_documents)
-    return UploadPlan(shards=shards, skipped=skipped)
+    return UploadPlan(shards, skipped, source, units_from_sizes)
 
 
 # -- sending -------------------------------------------------------------------------------------
@@ -216,7 +343,7 @@ def single_job_transfers(plan: UploadPlan, prefix: str) -> Iterator[Transfer]:
     """The files of a one-job plan under ``prefix``, each keeping its layout."""
     for shard in plan.shards:
         for document in shard.files:
-            yield Transfer(document.path, f"{prefix}{document.key}")
+            yield Transfer(document, f"{prefix}{document.key}")
 
 
 def shard_transfers(plan: UploadPlan, prefix: str) -> Iterator[Transfer]:
@@ -224,7 +351,7 @@ def shard_transfers(plan: UploadPlan, prefix: str) -> Iterator[Transfer]:
     keeping its layout."""
     for shard in plan.shards:
         for document in shard.files:
-            yield Transfer(document.path, f"{prefix}{shard.name}/{document.key}")
+            yield Transfer(document, f"{prefix}{shard.name}/{document.key}")
 
 
 def manifest_body(shard_prefixes: Iterable[str]) -> bytes:

@@ -7,6 +7,7 @@ import argparse
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 from cdk_kp import contract
 from cdk_kp.runtime.cli.exit_codes import EXIT_CODES_HELP
@@ -37,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_arguments(run)
+    _add_plan_command(commands)
     status = commands.add_parser(
         "status",
         help="show an execution's status (and wait for it with --wait)",
@@ -61,14 +63,26 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+#: What a PATH of ``run`` and ``plan`` may be.
+PATHS_HELP = (
+    "files or folders, or s3://BUCKET/PREFIX (every object under the prefix; not mixed with "
+    "local paths)"
+)
+
+
 def _add_run_arguments(run: argparse.ArgumentParser) -> None:
-    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    from cdk_kp.runtime.transfers import DEFAULT_CONCURRENCY
+
+    run.add_argument("paths", nargs="+", type=_path_value, metavar="PATH", help=PATHS_HELP)
     run.add_argument("--stack", required=True, help="name of the deployed KeyPhrasesStack")
     run.add_argument("--language", choices=contract.LANGUAGE_CODES, help="default: the stack's")
+    _add_format_argument(run, "default: the stack's")
     run.add_argument(
-        "--format",
-        choices=contract.INPUT_FORMATS,
-        help="one document per file, or per line (default: the stack's)",
+        "--concurrency",
+        type=_concurrency_value,
+        default=DEFAULT_CONCURRENCY,
+        help=f"files uploaded (or copied) at once, 1 to {MAX_CONCURRENCY} (default: "
+        f"{DEFAULT_CONCURRENCY})",
     )
     run.add_argument(
         "--batch",
@@ -85,19 +99,59 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
         "stdout)",
     )
     _add_poll_argument(run)
-    run.add_argument(
+    _add_shard_arguments(run)
+
+
+def _add_format_argument(command: argparse.ArgumentParser, default: str) -> None:
+    command.add_argument(
+        "--format",
+        choices=contract.INPUT_FORMATS,
+        help=f"one document per file, or per line ({default})",
+    )
+
+
+def _add_shard_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
         "--max-shard-bytes",
         type=_shard_bytes_value,
         default=contract.MAX_JOB_BYTES,
         help="a corpus over this size (default: 5 GB, one job's limit) is split into shards "
         "run as one batch",
     )
-    run.add_argument(
+    command.add_argument(
         "--max-shard-documents",
         type=_shard_documents_value,
         default=contract.MAX_JOB_DOCUMENTS,
         help="likewise for the number of documents (default: 1,000,000)",
     )
+
+
+def _add_plan_command(commands: Any) -> None:
+    from cdk_kp.runtime.estimate import DEFAULT_PRICE_PER_UNIT
+
+    plan = commands.add_parser(
+        "plan",
+        help="show the shards, skipped files and estimated charge of a corpus; upload nothing",
+        description="Check and measure PATHs as run would, and print the shards they make "
+        "(documents and bytes each), the files left out and why, and an estimate of "
+        "Comprehend's charge. Nothing is uploaded or started. With --format and local paths "
+        "no AWS credentials are needed; without --format, --stack names the pipeline whose "
+        "default format applies.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    plan.add_argument("paths", nargs="+", type=_path_value, metavar="PATH", help=PATHS_HELP)
+    _add_format_argument(plan, "default: the --stack's")
+    plan.add_argument("--stack", help="the deployed KeyPhrasesStack whose format applies")
+    _add_shard_arguments(plan)
+    plan.add_argument(
+        "--price-per-unit",
+        type=_price_value,
+        default=DEFAULT_PRICE_PER_UNIT,
+        help=f"USD a unit of 100 characters (default: {DEFAULT_PRICE_PER_UNIT}, the first tier of "
+        "the published price of key phrase extraction)",
+    )
+    plan.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _add_poll_argument(command: argparse.ArgumentParser) -> None:
@@ -160,6 +214,36 @@ def _out_value(value: str) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{value}: folder {folder} is not writable")
     return path
+
+
+#: The most uploads ``--concurrency`` allows at once.
+MAX_CONCURRENCY = 256
+
+
+def _path_value(value: str) -> Path | str:
+    """A local path, or an ``s3://BUCKET[/PREFIX]`` URI (kept as a string)."""
+    if not value.startswith("s3://"):
+        return Path(value)
+    if not value.removeprefix("s3://").partition("/")[0]:
+        raise argparse.ArgumentTypeError(f"not an s3://BUCKET/PREFIX URI: {value!r}")
+    return value
+
+
+def _concurrency_value(value: str) -> int:
+    number = _whole_number(value)
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_CONCURRENCY}; got {number}")
+    return number
+
+
+def _price_value(value: str) -> float:
+    try:
+        price = float(value)
+    except ValueError:
+        price = math.nan
+    if not math.isfinite(price) or price < 0:
+        raise argparse.ArgumentTypeError(f"must be a price in USD, 0 or more; got {value!r}")
+    return price
 
 
 def _whole_number(value: str) -> int:

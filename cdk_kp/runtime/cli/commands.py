@@ -7,6 +7,7 @@ has been parsed: see :mod:`cdk_kp.runtime.cli`.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -75,43 +76,62 @@ def dispatch(
     args: argparse.Namespace, display: Display, stdout: TextIO, progress: CommandProgress
 ) -> int:
     """Run the command ``args`` names; its exit code, an error the client raises on purpose (or
-    AWS does) included."""
-    import botocore.exceptions
+    AWS does) included. The SDK is loaded by the commands that call AWS, not here: ``plan`` of
+    local files never loads it."""
+    try:
+        if args.command == "run":
+            return _run(args, display, stdout, progress)
+        if args.command == "plan":
+            from cdk_kp.runtime.cli.planning import plan_command
 
-    from cdk_kp.runtime.client import (
+            return plan_command(args, display, stdout)
+        return _follow(args, display, stdout, progress)
+    except ResultsNotWrittenError as error:
+        return _not_written(error, display, progress)
+    except Exception as error:
+        code = _ending_of(error, display)
+        if code is None:
+            raise
+        return code
+
+
+def _ending_of(error: Exception, display: Display) -> int | None:
+    """The exit code of an error a command ended with, said on ``display``; ``None`` for an
+    error that is a bug (it is raised, with its traceback)."""
+    from cdk_kp.runtime.errors import (
         ArchiveError,
         InvalidInputError,
         NotAKeyPhrasesStackError,
         StackNotFoundError,
     )
 
-    try:
-        if args.command == "run":
-            return _run(args, display, stdout, progress)
-        return _follow(args, display, stdout, progress)
-    except ResultsNotWrittenError as error:
-        return _not_written(error, display, progress)
-    except (
-        botocore.exceptions.NoCredentialsError,
-        botocore.exceptions.PartialCredentialsError,
-        botocore.exceptions.NoRegionError,
-        botocore.exceptions.ProfileNotFound,
-        botocore.exceptions.TokenRetrievalError,
-    ) as error:
-        display.say(f"no usable AWS credentials or configuration: {error}")
-        return NO_CREDENTIALS
-    except (StackNotFoundError, NotAKeyPhrasesStackError) as error:
+    if isinstance(error, StackNotFoundError | NotAKeyPhrasesStackError):
         display.say(str(error))
         return NOT_A_PIPELINE
-    except InvalidInputError as error:
+    if isinstance(error, InvalidInputError):
         display.say(str(error))
         return INVALID_INPUT
-    except ArchiveError as error:
+    if isinstance(error, ArchiveError):
         display.say(str(error))
         return JOB_FAILED
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+    if "botocore" not in sys.modules:
+        return None
+    import botocore.exceptions
+
+    if isinstance(
+        error,
+        botocore.exceptions.NoCredentialsError
+        | botocore.exceptions.PartialCredentialsError
+        | botocore.exceptions.NoRegionError
+        | botocore.exceptions.ProfileNotFound
+        | botocore.exceptions.TokenRetrievalError,
+    ):
+        display.say(f"no usable AWS credentials or configuration: {error}")
+        return NO_CREDENTIALS
+    if isinstance(error, botocore.exceptions.ClientError | botocore.exceptions.BotoCoreError):
         display.say(f"AWS refused a request: {error}")
         return AWS_REFUSED
+    return None
 
 
 def _not_written(error: ResultsNotWrittenError, display: Display, progress: CommandProgress) -> int:
@@ -191,13 +211,23 @@ def _run_single(
     progress: CommandProgress,
 ) -> int:
     """Upload the files, start one execution, follow it, write its key phrases."""
-    report = client.upload_plan(plan, batch=batch)
-    display.say(
-        f"uploaded {len(report.uploaded)} file(s), {report.bytes_uploaded:,} bytes, to "
-        f"s3://{client.input_bucket}/{client.input_prefix}{report.batch_prefix}"
-    )
+    in_place = client.in_place_prefix(plan)
+    if in_place is not None:
+        display.say(f"reading {plan.source} where it is: nothing is copied")
+        input_prefix = in_place
+    else:
+        _uploading(client, plan, batch, args, display)
+        report = client.upload_plan(
+            plan, batch=batch, concurrency=args.concurrency, on_progress=display.upload
+        )
+        display.say(
+            f"uploaded {len(report.uploaded)} file(s), {report.bytes_uploaded:,} bytes, to "
+            f"s3://{client.input_bucket}/{client.input_prefix}{report.batch_prefix}"
+            f"{_resumed(report.already_uploaded, len(report.uploaded))}"
+        )
+        input_prefix = report.batch_prefix
     arn = client.start(
-        input_prefix=report.batch_prefix,
+        input_prefix=input_prefix,
         language_code=args.language,
         input_format=args.format,
         name=batch,
@@ -224,11 +254,15 @@ def _run_batch(
     """Upload the shards, start the batch, follow every shard, write the merged key phrases."""
     from cdk_kp.runtime.client import ExecutionFailedError
 
-    upload = client.upload_sharded(plan, batch=batch)
+    _uploading(client, plan, batch, args, display)
+    upload = client.upload_sharded(
+        plan, batch=batch, concurrency=args.concurrency, on_progress=display.upload
+    )
     display.say(
         f"uploaded {upload.files_uploaded} file(s), {upload.bytes_uploaded:,} bytes, as "
         f"{len(upload.shards)} shards under "
         f"s3://{client.input_bucket}/{client.input_prefix}{upload.batch_prefix}"
+        f"{_resumed(upload.already_uploaded, upload.files_uploaded)}"
     )
     arn = client.start_batch(
         manifest=upload.manifest,
@@ -253,6 +287,32 @@ def _run_batch(
     progress.ended = True
     report_ending(client, outcome, display)
     return _write(client, outcome, args.out, stdout, display, progress)
+
+
+def _uploading(
+    client: KeyPhrasesClient,
+    plan: UploadPlan,
+    batch: str,
+    args: argparse.Namespace,
+    display: Display,
+) -> None:
+    """The line an upload starts with: what goes where, how many at once."""
+    objects = sum(len(shard.files) for shard in plan.shards)
+    verb = "copying (server-side)" if plan.source is not None else "uploading"
+    display.say(
+        f"{verb} {objects:,} file(s), {plan.size:,} bytes, {args.concurrency} at once, to "
+        f"s3://{client.input_bucket}/{client.input_prefix}{batch}/"
+    )
+
+
+def _resumed(already: int, total: int) -> str:
+    """What a resumed upload says: how much was there already."""
+    if not already:
+        return ""
+    return (
+        f" (resumed: {already:,} of {total:,} were already there, unchanged, and were not "
+        "sent again)"
+    )
 
 
 def _report_unfinished_shards(

@@ -1,0 +1,212 @@
+"""Reading a document file as a stream: checked as Comprehend would read it, counted, and cut
+into parts that each fit one job. No AWS calls here, and nothing held but the line being read.
+
+A file is read in chunks of :data:`CHUNK_BYTES`. Each line (``\\n`` ends one; a trailing ``\\r``
+is part of the line ending) is decoded as UTF-8 on its own, which validates the whole file
+exactly (``\\n`` never occurs inside a multi-byte character), measured against Comprehend's
+1 MB document limit, and counted for the cost estimate. A line longer than the limit ends the
+read at once, so no more than about ``CHUNK_BYTES`` + 1 MB is ever held, whatever the file's
+size.
+
+For ``ONE_DOC_PER_LINE``, the scan also cuts the file, at line boundaries, into the fewest
+parts that each fit one shard (at most ``max_bytes`` and ``max_documents`` lines), recording
+each part's byte range, first line and SHA-256. A file that fits one shard is one part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdk_kp import contract
+
+#: Bytes read at a time.
+CHUNK_BYTES = 1 << 20
+#: Characters Comprehend bills as one unit, and the fewest units it bills a document
+#: (https://aws.amazon.com/comprehend/pricing/).
+CHARACTERS_PER_UNIT = 100
+MINIMUM_UNITS = 3
+
+
+def units_of(characters: int) -> int:
+    """The units Comprehend bills a document of ``characters`` characters."""
+    return max(MINIMUM_UNITS, math.ceil(characters / CHARACTERS_PER_UNIT))
+
+
+@dataclass(frozen=True)
+class Part:
+    """A byte range of a file that goes to one job: whole lines, ``lines`` of them, the first
+    being line ``first_line`` of the file (counted from 0, as Comprehend counts)."""
+
+    offset: int
+    size: int
+    first_line: int
+    lines: int
+    units: int
+    sha256: str
+
+
+@dataclass
+class Scan:
+    """What reading a file found: its size, documents, billed units and parts."""
+
+    size: int = 0
+    documents: int = 0
+    units: int = 0
+    parts: list[Part] = field(default_factory=list)
+
+
+class UnusableFileError(Exception):
+    """The file cannot be a Comprehend input; the message says why."""
+
+
+@dataclass
+class _Cutter:
+    """Cuts a file, block of whole lines by block, into parts of at most ``max_bytes`` and
+    ``max_documents`` lines, hashing each part as it goes."""
+
+    max_bytes: int
+    max_documents: int
+    parts: list[Part] = field(default_factory=list)
+    offset: int = 0
+    size: int = 0
+    lines: int = 0
+    units: int = 0
+    first_line: int = 0
+    digest: Any = field(default_factory=hashlib.sha256)
+
+    def add(self, block: bytes, sizes: list[int], units: list[int], number: int) -> None:
+        """Add the lines of ``block`` (each ``sizes[i]`` bytes, ``\n`` included), the first
+        being line ``number`` of the file."""
+        if (
+            self.size + len(block) <= self.max_bytes
+            and self.lines + len(sizes) <= self.max_documents
+        ):
+            self._take(block, len(sizes), sum(units))
+            return
+        start = 0
+        for index, size in enumerate(sizes):
+            if size > self.max_bytes:
+                raise UnusableFileError(
+                    f"line {number + index + 1} is {size:,} bytes, over the "
+                    f"{self.max_bytes:,}-byte limit of one shard"
+                )
+            if self.lines and (
+                self.size + size > self.max_bytes or self.lines + 1 > self.max_documents
+            ):
+                self.close()
+                self.first_line = number + index
+            self.digest.update(block[start : start + size])
+            self.size += size
+            self.lines += 1
+            self.units += units[index]
+            start += size
+
+    def _take(self, block: bytes, lines: int, units: int) -> None:
+        self.digest.update(block)
+        self.size += len(block)
+        self.lines += lines
+        self.units += units
+
+    def close(self) -> None:
+        if self.lines:
+            self.parts.append(
+                Part(
+                    self.offset,
+                    self.size,
+                    self.first_line,
+                    self.lines,
+                    self.units,
+                    self.digest.hexdigest(),
+                )
+            )
+        self.offset += self.size
+        self.size = self.lines = self.units = 0
+        self.digest = hashlib.sha256()
+
+
+def scan_lines(chunks: Iterable[bytes], *, max_bytes: int, max_documents: int) -> Scan:
+    """Scan a ``ONE_DOC_PER_LINE`` file given as chunks of bytes; raise
+    :class:`UnusableFileError`."""
+    cutter = _Cutter(max_bytes, max_documents)
+    scan = Scan()
+    pending = b""
+    for chunk in chunks:
+        buffer = pending + chunk
+        end = buffer.rfind(b"\n") + 1
+        pending = buffer[end:]
+        if end:
+            _add_block(cutter, scan, buffer[:end])
+        if len(pending) > contract.MAX_DOCUMENT_BYTES + 1:
+            # A line that long is refused now, before more of it is read.
+            _line_texts([pending], scan.documents, scan.size)
+    if pending:
+        _add_block(cutter, scan, pending)
+    if not scan.units:
+        raise UnusableFileError("empty")
+    cutter.close()
+    scan.parts = cutter.parts
+    return scan
+
+
+def _add_block(cutter: _Cutter, scan: Scan, block: bytes) -> None:
+    """Check, count and cut a block of whole lines (the last may lack its ``\n``)."""
+    lines = block.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    sizes = [len(line) + 1 for line in lines]
+    if not block.endswith(b"\n"):
+        sizes[-1] -= 1
+    units = [
+        units_of(length) if length else 0
+        for length in _character_counts(lines, scan.documents, scan.size)
+    ]
+    cutter.add(block, sizes, units, scan.documents)
+    scan.size += len(block)
+    scan.documents += len(lines)
+    scan.units += sum(units)
+
+
+def _character_counts(lines: list[bytes], number: int, offset: int) -> list[int]:
+    """Each line's characters, blank lines as 0; :class:`UnusableFileError` for a line that is not
+    UTF-8 or is over the document limit."""
+    longest = max(map(len, lines))
+    if longest <= contract.MAX_DOCUMENT_BYTES and all(line.isascii() for line in lines):
+        return [0 if not line.strip() else len(line.rstrip(b"\r")) for line in lines]
+    return [0 if not text.strip() else len(text) for text in _line_texts(lines, number, offset)]
+
+
+def _line_texts(lines: list[bytes], number: int, offset: int) -> list[str]:
+    """The lines' texts; :class:`UnusableFileError` at the first that is not UTF-8 or over the
+    document limit (``number`` and ``offset`` are the first line's number and byte offset)."""
+    texts = []
+    for index, line in enumerate(lines):
+        content = line[:-1] if line.endswith(b"\r") else line
+        if len(content) > contract.MAX_DOCUMENT_BYTES:
+            raise UnusableFileError(
+                f"line {number + index + 1} is over Comprehend's "
+                f"{contract.MAX_DOCUMENT_BYTES:,}-byte document limit"
+            )
+        try:
+            texts.append(content.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise UnusableFileError(f"not UTF-8 (byte {offset + error.start})") from error
+        offset += len(line) + 1
+    return texts
+
+
+def scan_file_document(data: bytes) -> Scan:
+    """Scan a ``ONE_DOC_PER_FILE`` document (at most 1 MB, read whole); raise
+    :class:`UnusableFileError`."""
+    if not data.strip():
+        raise UnusableFileError("empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UnusableFileError(f"not UTF-8 (byte {error.start})") from error
+    units = units_of(len(text))
+    part = Part(0, len(data), 0, 1, units, hashlib.sha256(data).hexdigest())
+    return Scan(size=len(data), documents=1, units=units, parts=[part])

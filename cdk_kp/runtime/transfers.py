@@ -1,0 +1,285 @@
+"""Sending an upload's transfers: in parallel, resumable, with progress.
+
+:func:`send` carries out transfers with a bounded pool of threads (``concurrency`` at once; at
+most twice that many queued, so a corpus of any number of files holds a bounded number of
+pending requests). Before sending, it lists what the batch's folder already holds: a key that
+is there with the same size and the same fingerprint (object metadata ``cdk-kp-fingerprint``,
+the SHA-256 of a local file's bytes or an S3 source's ETag and range) is left as it is, so an
+interrupted upload run again sends only what is missing or different.
+
+A local file (or a part of one) under :data:`PART_BYTES` is sent with one PutObject; a bigger
+one is streamed from disk through boto3's managed transfer in parts of that size, one part at a
+time per transfer, so memory is bounded by ``concurrency`` parts. A document already in S3 is
+copied server-side: a whole object with CopyObject, a part of one of at least 5 MB with a
+multipart upload of ranged UploadPartCopy calls (each part at least 5 MB but the last); a part
+smaller than that, which S3 documents no ranged copy for, is read (at most 5 MB) and put.
+Retries are boto3's, as the session configures them.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cdk_kp.runtime.sharding import S3Object
+from cdk_kp.runtime.uploads import Transfer
+
+#: Uploads at once, unless ``concurrency`` says otherwise.
+DEFAULT_CONCURRENCY = 16
+#: Size of each part of a multipart upload, and the size from which one is used.
+PART_BYTES = 8 * 1024 * 1024
+#: S3's smallest part (all but the last) and smallest source of a ranged copy.
+MIN_COPY_PART_BYTES = 5 * 1024 * 1024
+#: The object metadata that identifies an uploaded document's content.
+FINGERPRINT_METADATA = "cdk-kp-fingerprint"
+
+
+@dataclass
+class SendProgress:
+    """How far a :func:`send` is: files and bytes done (sent, or found already there) of all."""
+
+    files: int
+    size: int
+    files_done: int = 0
+    bytes_done: int = 0
+    already_there: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rate(self) -> float:
+        """Bytes a second so far."""
+        elapsed = time.monotonic() - self.started
+        return self.bytes_done / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        rate = self.rate
+        return (self.size - self.bytes_done) / rate if rate > 0 else None
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: list[Transfer]
+    already_there: list[Transfer]
+
+
+class FileWindow(io.RawIOBase):
+    """``size`` bytes of a file from ``offset``, as a seekable binary stream."""
+
+    def __init__(self, path: Path, offset: int, size: int) -> None:
+        super().__init__()
+        self._file = path.open("rb")
+        self._offset = offset
+        self._size = size
+        self._position = 0
+        self._file.seek(offset)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, position: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, min(self._size, base + position))
+        self._file.seek(self._offset + self._position)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = min(len(view), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        read = self._file.readinto(view[:wanted])
+        self._position += read
+        return read
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def existing_objects(s3: Any, bucket: str, prefix: str) -> dict[str, int] | None:
+    """The keys under ``prefix`` and their sizes; ``None`` when the caller may not list them
+    (``grant_write_input`` alone does not allow it): then everything is sent, as if nothing
+    were there."""
+    import botocore.exceptions
+
+    found: dict[str, int] = {}
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                found[item["Key"]] = item["Size"]
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "AccessDenied":
+            return None
+        raise
+    return found
+
+
+def send(
+    s3: Any,
+    bucket: str,
+    transfers: Iterable[Transfer],
+    *,
+    existing: dict[str, int] | None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_progress: Callable[[SendProgress], None] | None = None,
+) -> SendReport:
+    """Carry out ``transfers`` into ``bucket``, ``concurrency`` at once; a key in ``existing``
+    with the same size and fingerprint is left as it is (``existing`` ``None``: nothing could be
+    listed, everything is sent). The first error stops the sending
+    (what was sent stays, and a run again resumes from it) and is raised."""
+    planned = list(transfers)
+    progress = SendProgress(len(planned), sum(t.document.size for t in planned))
+    lock = threading.Lock()
+    sent: list[Transfer] = []
+    there: list[Transfer] = []
+
+    def one(transfer: Transfer) -> None:
+        uploaded = not _already_there(s3, bucket, transfer, existing)
+        if uploaded:
+            _transfer(s3, bucket, transfer)
+        with lock:
+            (sent if uploaded else there).append(transfer)
+            progress.files_done += 1
+            progress.bytes_done += transfer.document.size
+            progress.already_there += 0 if uploaded else 1
+            if on_progress is not None:
+                on_progress(progress)
+
+    _bounded(one, planned, concurrency)
+    order = {transfer.key: index for index, transfer in enumerate(planned)}
+    return SendReport(
+        sent=sorted(sent, key=lambda t: order[t.key]),
+        already_there=sorted(there, key=lambda t: order[t.key]),
+    )
+
+
+def _bounded(work: Callable[[Transfer], None], items: list[Transfer], concurrency: int) -> None:
+    """Run ``work`` on each item, ``concurrency`` at once, at most twice that many queued;
+    raise the first error once the running ones have ended."""
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="cdk-kp-upload") as pool:
+        pending: set[Future[None]] = set()
+        for item in items:
+            if len(pending) >= 2 * concurrency:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                _raise_first(done, pending)
+            pending.add(pool.submit(work, item))
+        done, _ = wait(pending)
+        _raise_first(done, set())
+
+
+def _raise_first(done: set[Future[None]], pending: set[Future[None]]) -> None:
+    for future in done:
+        error = future.exception()
+        if error is not None:
+            for waiting in pending:
+                waiting.cancel()
+            raise error
+
+
+def _already_there(
+    s3: Any, bucket: str, transfer: Transfer, existing: dict[str, int] | None
+) -> bool:
+    if existing is None or existing.get(transfer.key) != transfer.document.size:
+        return False
+    head = s3.head_object(Bucket=bucket, Key=transfer.key)
+    return bool(head.get("Metadata", {}).get(FINGERPRINT_METADATA) == transfer.document.fingerprint)
+
+
+def _transfer(s3: Any, bucket: str, transfer: Transfer) -> None:
+    document = transfer.document
+    metadata = {FINGERPRINT_METADATA: document.fingerprint}
+    source = document.path
+    if not isinstance(source, S3Object):
+        window = FileWindow(source, document.offset, document.size)
+        if document.size < PART_BYTES:
+            # One request, the bytes (under one part's size) read at once.
+            with window:
+                s3.put_object(
+                    Bucket=bucket, Key=transfer.key, Body=window.read(), Metadata=metadata
+                )
+        else:
+            _upload_file(s3, bucket, transfer.key, window, metadata)
+    elif document.parts == 1:
+        s3.copy_object(
+            Bucket=bucket,
+            Key=transfer.key,
+            CopySource={"Bucket": source.bucket, "Key": source.key},
+            MetadataDirective="REPLACE",
+            Metadata=metadata,
+        )
+    elif document.size < MIN_COPY_PART_BYTES:
+        last = document.offset + document.size - 1
+        body = s3.get_object(
+            Bucket=source.bucket, Key=source.key, Range=f"bytes={document.offset}-{last}"
+        )["Body"]
+        try:
+            s3.put_object(Bucket=bucket, Key=transfer.key, Body=body.read(), Metadata=metadata)
+        finally:
+            body.close()
+    else:
+        _copy_range(s3, bucket, transfer.key, source, document.offset, document.size, metadata)
+
+
+def _upload_file(
+    s3: Any, bucket: str, key: str, window: FileWindow, metadata: dict[str, str]
+) -> None:
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(
+        multipart_threshold=PART_BYTES,
+        multipart_chunksize=PART_BYTES,
+        max_concurrency=1,
+        use_threads=False,
+    )
+    with window:
+        s3.upload_fileobj(window, bucket, key, ExtraArgs={"Metadata": metadata}, Config=config)
+
+
+def _copy_range(
+    s3: Any,
+    bucket: str,
+    key: str,
+    source: S3Object,
+    offset: int,
+    size: int,
+    metadata: dict[str, str],
+) -> None:
+    """Copy ``size`` bytes of ``source`` from ``offset`` as one object, server-side: a
+    multipart upload of ranged UploadPartCopy calls of :data:`PART_BYTES` (the last taking the
+    rest, so every part is at least 5 MB)."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, Metadata=metadata)
+    parts = []
+    try:
+        starts = list(range(offset, offset + size, PART_BYTES))
+        if len(starts) > 1 and offset + size - starts[-1] < MIN_COPY_PART_BYTES:
+            starts.pop()
+        for number, start in enumerate(starts, start=1):
+            end = starts[number] if number < len(starts) else offset + size
+            copied = s3.upload_part_copy(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload["UploadId"],
+                PartNumber=number,
+                CopySource={"Bucket": source.bucket, "Key": source.key},
+                CopySourceRange=f"bytes={start}-{end - 1}",
+            )
+            parts.append({"ETag": copied["CopyPartResult"]["ETag"], "PartNumber": number})
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
+        )
+    except BaseException:
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+        raise

@@ -1,0 +1,231 @@
+"""The client's upload methods: plan a corpus (local files and folders, or ``s3://`` URIs),
+then send it in parallel and resumably. :class:`~cdk_kp.runtime.client.KeyPhrasesClient`
+inherits them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from cdk_kp import contract
+from cdk_kp.runtime.errors import InvalidInputError, check_choice
+from cdk_kp.runtime.executions import batch_name_or_new
+from cdk_kp.runtime.sources import is_s3_uri, listed_objects, measure_object
+from cdk_kp.runtime.transfers import (
+    DEFAULT_CONCURRENCY,
+    SendProgress,
+    SendReport,
+    existing_objects,
+    send,
+)
+from cdk_kp.runtime.uploads import (
+    MANIFEST_NAME,
+    ShardedUpload,
+    Transfer,
+    UploadPlan,
+    UploadReport,
+    check_mixed,
+    check_shard_limits,
+    manifest_body,
+    pack,
+    plan_upload,
+    refuse_clashes,
+    require_one_job,
+    shard_transfers,
+    single_job_transfers,
+)
+
+#: Called from the sending threads as files finish.
+OnUploadProgress = Callable[[SendProgress], None]
+
+
+class UploadMethods:
+    """Planning and uploading, for a client with an input bucket."""
+
+    input_bucket: str | None
+    input_prefix: str
+    input_format: str
+    session: boto3.Session
+    _s3: Any
+
+    def upload(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        batch: str | None = None,
+        input_format: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: OnUploadProgress | None = None,
+    ) -> UploadReport:
+        """Upload files and folders (or the objects under an ``s3://`` URI) under
+        ``<input prefix><batch>/``; a folder keeps its layout.
+
+        A file that cannot be a Comprehend document (unreadable, empty, not UTF-8, over the
+        1 MB document limit) is skipped and reported. Files that together are over one job's
+        limits are refused before anything is uploaded (:class:`InvalidInputError`): run them
+        as a batch (:meth:`upload_sharded`). ``batch`` defaults to a new unique name; the
+        report's ``batch_prefix`` is what :meth:`start` takes as ``input_prefix``. Documents
+        are checked against ``input_format``, by default the pipeline's. Sending is
+        :meth:`upload_plan`'s.
+        """
+        self._require_input_bucket()
+        batch = batch_name_or_new(batch)
+        plan = self.plan_upload(paths, input_format=input_format)
+        return self.upload_plan(plan, batch=batch, concurrency=concurrency, on_progress=on_progress)
+
+    def plan_upload(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        input_format: str | None = None,
+        max_shard_bytes: int = contract.MAX_JOB_BYTES,
+        max_shard_documents: int = contract.MAX_JOB_DOCUMENTS,
+    ) -> UploadPlan:
+        """Check and measure the files under ``paths`` (or the objects under ``s3://`` URIs)
+        and pack them into shards that each fit one job, uploading nothing.
+
+        Files are read as streams, in bounded memory whatever their size. A file that cannot
+        be a document is skipped and reported; a ``ONE_DOC_PER_LINE`` file too big for one
+        shard is split at line boundaries across as many as it needs. Shards hold at most
+        ``max_shard_bytes`` and ``max_shard_documents`` (default: one job's limits, 5 GB and
+        1,000,000 documents). Local paths need no AWS call; ``s3://`` URIs are listed (and,
+        for ``ONE_DOC_PER_LINE``, read to count their lines). Local paths and URIs cannot be
+        mixed.
+        """
+        given = [str(path) if is_s3_uri(str(path)) else path for path in paths]
+        input_format = _format(input_format or self.input_format)
+        uris = [path for path in given if isinstance(path, str) and is_s3_uri(path)]
+        if not uris:
+            return plan_upload(
+                given,
+                input_format=input_format,
+                max_shard_bytes=max_shard_bytes,
+                max_shard_documents=max_shard_documents,
+            )
+        check_mixed(given)
+        return plan_s3(self._s3, uris, input_format, max_shard_bytes, max_shard_documents)
+
+    def in_place_prefix(self, plan: UploadPlan) -> str | None:
+        """The input prefix that runs ``plan`` where it is, without a copy: for a one-job corpus
+        that is every object of one folder under the pipeline's input prefix, in its input
+        bucket; otherwise ``None``."""
+        if plan.source is None or plan.skipped or len(plan.shards) != 1:
+            return None
+        bucket, _, prefix = plan.source.removeprefix("s3://").partition("/")
+        if bucket != self.input_bucket or not prefix.startswith(self.input_prefix):
+            return None
+        if not prefix.endswith("/") or len(prefix) == len(self.input_prefix):
+            return None
+        return prefix[len(self.input_prefix) :]
+
+    def upload_plan(
+        self,
+        plan: UploadPlan,
+        *,
+        batch: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: OnUploadProgress | None = None,
+    ) -> UploadReport:
+        """Upload a plan of one shard under ``<input prefix><batch>/`` (files keep their
+        layout), for :meth:`start`; a plan of more shards is refused
+        (:class:`InvalidInputError`). ``concurrency`` files are sent at once (default 16); a
+        file already there with the same content (an interrupted upload run again with the
+        same ``batch``) is not sent again and is counted in ``already_uploaded``."""
+        require_one_job(plan)
+        report = UploadReport(
+            batch_prefix=f"{batch_name_or_new(batch)}/", skipped=list(plan.skipped)
+        )
+        transfers = single_job_transfers(plan, f"{self.input_prefix}{report.batch_prefix}")
+        sent = self._send(transfers, report.batch_prefix, concurrency, on_progress)
+        done = sent.sent + sent.already_there
+        report.uploaded.extend((transfer.path, transfer.key) for transfer in done)
+        report.already_uploaded = len(sent.already_there)
+        report.bytes_uploaded = plan.size
+        return report
+
+    def upload_sharded(
+        self,
+        plan: UploadPlan,
+        *,
+        batch: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: OnUploadProgress | None = None,
+    ) -> ShardedUpload:
+        """Upload a plan's shards, shard ``n`` under ``<batch>/shard-<n>/`` keeping the files'
+        layout (a part of a split file in a shard named after its first line), then the manifest of
+        the shards
+        (``<batch>/manifest.json``) that :meth:`start_batch` takes. ``batch`` defaults to a new
+        unique name; sending is as :meth:`upload_plan`'s, resumable the same way."""
+        bucket = self._require_input_bucket()
+        batch = batch_name_or_new(batch)
+        upload = ShardedUpload(
+            batch_prefix=f"{batch}/",
+            manifest=f"{batch}/{MANIFEST_NAME}",
+            shards=plan.shards,
+            skipped=plan.skipped,
+        )
+        if not plan.shards:
+            return upload
+        transfers = shard_transfers(plan, f"{self.input_prefix}{upload.batch_prefix}")
+        sent = self._send(transfers, upload.batch_prefix, concurrency, on_progress)
+        upload.already_uploaded = len(sent.already_there)
+        self._s3.put_object(
+            Bucket=bucket,
+            Key=f"{self.input_prefix}{upload.manifest}",
+            Body=manifest_body(upload.shard_prefixes),
+            ContentType="application/json",
+        )
+        return upload
+
+    def _require_input_bucket(self) -> str:
+        if self.input_bucket is None:
+            raise InvalidInputError("upload needs the client's input_bucket")
+        return self.input_bucket
+
+    def _send(
+        self,
+        transfers: Iterable[Transfer],
+        batch_prefix: str,
+        concurrency: int,
+        on_progress: OnUploadProgress | None,
+    ) -> SendReport:
+        """Send ``transfers`` into the batch's folder, leaving what is already there."""
+        bucket = self._require_input_bucket()
+        if concurrency < 1:
+            raise InvalidInputError(f"concurrency must be at least 1; got {concurrency}")
+        s3 = self.session.client("s3", config=Config(max_pool_connections=max(10, concurrency)))
+        existing = existing_objects(s3, bucket, f"{self.input_prefix}{batch_prefix}")
+        return send(
+            s3,
+            bucket,
+            transfers,
+            existing=existing,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+
+def plan_s3(
+    s3: Any, uris: Sequence[str], input_format: str, max_bytes: int, max_documents: int
+) -> UploadPlan:
+    """The plan of the objects under ``uris``, read where they are (see
+    :mod:`cdk_kp.runtime.sources`)."""
+    check_shard_limits(max_bytes, max_documents)
+    listed = [item for uri in uris for item in listed_objects(s3, uri)]
+    refuse_clashes((source, key) for source, key, _ in listed)
+    measured = (
+        measure_object(s3, source, key, size, input_format, max_bytes, max_documents)
+        for source, key, size in listed
+    )
+    per_file = input_format == contract.InputFormat.ONE_DOC_PER_FILE
+    source = uris[0] if len(uris) == 1 else None
+    return pack(measured, max_bytes, max_documents, source, units_from_sizes=per_file)
+
+
+def _format(input_format: str) -> str:
+    check_choice("input_format", input_format, contract.INPUT_FORMATS)
+    return input_format
