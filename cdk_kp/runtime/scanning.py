@@ -36,7 +36,7 @@ def units_of(characters: int) -> int:
     return max(MINIMUM_UNITS, math.ceil(characters / CHARACTERS_PER_UNIT))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Part:
     """A byte range of a file that goes to one job: whole lines, ``lines`` of them, the first
     being line ``first_line`` of the file (counted from 0, as Comprehend counts)."""

@@ -31,7 +31,7 @@ def first_line_of(shard_prefix: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class S3Object:
     """A document that is already in S3: read where it is, copied server-side."""
 
@@ -43,7 +43,7 @@ class S3Object:
         return f"s3://{self.bucket}/{self.key}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     """One object to upload: a whole file, or part ``part`` of ``parts`` of one (``size`` bytes
     from byte ``offset``, starting at line ``first_line`` of the file, counted from 0). Its key
