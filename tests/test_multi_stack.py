@@ -1,6 +1,7 @@
 """The constructs composed as platform teams compose them: resources from other stacks, strong
 and weak cross-stack references (with and without the cdk.json feature flags), nested stacks,
-Stages, imported resources. Each app is synthesized for real with the five cdk-nag packs as
+Stages, imported resources, the China and GovCloud partitions, and the fragment in a JSONata
+state machine of one's own. Each app is synthesized for real with the five cdk-nag packs as
 validation plugins (the acknowledgements must match the findings as the final templates render
 them), and every template it writes is linted with cfn-lint."""
 
@@ -17,10 +18,16 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
 from cfnlint.api import ManualArgs, lint
 from constructs import Construct
 
-from cdk_kp import KeyPhrasesBatch, KeyPhrasesPipeline
+from cdk_kp import (
+    KeyPhrasesBatch,
+    KeyPhrasesDataAccessRole,
+    KeyPhrasesPipeline,
+    KeyPhrasesWorkflow,
+)
 
 from .conftest import CDK_CONTEXT, new_app
 from .definitions import resolve, resource_types
@@ -162,6 +169,52 @@ def imported(scope: Construct) -> list[str]:
     return [pipeline.node.path, f"{stack.node.path}/Batch"]
 
 
+def in_a_region(region: str) -> Callable[[Construct], list[str]]:
+    """A pipeline with a customer-managed key and a batch, in a stack of ``region``'s
+    partition."""
+
+    def build(scope: Construct) -> list[str]:
+        stack = cdk.Stack(scope, "Regional", env=cdk.Environment(account=ACCOUNT, region=region))
+        key = kms.Key(stack, "Key", enable_key_rotation=True)
+        pipeline = KeyPhrasesPipeline(stack, "Pipeline", encryption_key=key, input_prefix="in/")
+        KeyPhrasesBatch(stack, "Batch", pipeline=pipeline)
+        return [pipeline.node.path, f"{stack.node.path}/Batch"]
+
+    return build
+
+
+def in_a_jsonata_state_machine(scope: Construct) -> list[str]:
+    """The fragment, in JSONata, in a JSONata state machine of one's own, with the library's
+    data-access role."""
+    stack = cdk.Stack(scope, "Jsonata")
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    documents = secure_bucket(stack, "Documents", key)
+    results = secure_bucket(stack, "Results", key)
+    role = KeyPhrasesDataAccessRole(
+        stack, "Access", input_bucket=documents, output_bucket=results, encryption_key=key
+    )
+    fragment = KeyPhrasesWorkflow(
+        stack,
+        "KeyPhrases",
+        input_bucket=documents,
+        output_bucket=results,
+        data_access_role=role,
+        output_encryption_key=key,
+        query_language=sfn.QueryLanguage.JSONATA,
+    )
+    sfn.StateMachine(
+        stack,
+        "Machine",
+        query_language=sfn.QueryLanguage.JSONATA,
+        definition_body=sfn.DefinitionBody.from_chainable(fragment),
+    )
+    return [role.node.path, fragment.node.path]
+
+
+ACCOUNT = "111122223333"
+#: The Region each composition's templates are linted for (us-east-1 where not named).
+REGIONS = {"china": "cn-north-1", "govcloud": "us-gov-west-1"}
+
 COMPOSITIONS: dict[str, tuple[Callable[[Construct], list[str]], dict[str, Any]]] = {
     "across-stacks-weak": (across_stacks, CDK_CONTEXT),
     "across-stacks-strong": (across_stacks, {}),
@@ -169,6 +222,9 @@ COMPOSITIONS: dict[str, tuple[Callable[[Construct], list[str]], dict[str, Any]]]
     "nested-stack-without-flags": (in_a_nested_stack, {}),
     "stage": (in_a_stage, CDK_CONTEXT),
     "imported": (imported, CDK_CONTEXT),
+    "china": (in_a_region("cn-north-1"), CDK_CONTEXT),
+    "govcloud": (in_a_region("us-gov-west-1"), CDK_CONTEXT),
+    "jsonata-state-machine": (in_a_jsonata_state_machine, CDK_CONTEXT),
 }
 
 
@@ -189,8 +245,9 @@ def test_no_unacknowledged_finding_on_the_librarys_constructs(composed):
     assert ours == [], name
 
 
-def test_the_composition_really_crosses_stacks(composed):
-    """The test is about references between stacks: they are in the templates."""
+def test_the_composition_is_what_it_says(composed):
+    """Each composition shows in its templates: references between stacks, the partition, the
+    query language."""
     name, _, _, directory = composed
     text = "".join(p.read_text() for p in directory.rglob("*.template.json"))
     expected = {
@@ -200,6 +257,9 @@ def test_the_composition_really_crosses_stacks(composed):
         "nested-stack": "AWS::CloudFormation::Stack",
         "nested-stack-without-flags": "AWS::CloudFormation::Stack",
         "imported": "corp-documents",
+        "china": "arn:aws-cn:",
+        "govcloud": "arn:aws-us-gov:",
+        "jsonata-state-machine": '\\"QueryLanguage\\":\\"JSONata\\"',
     }[name]
     assert expected in text
 
@@ -229,7 +289,23 @@ def test_cfn_lint_finds_nothing_in_any_template(composed):
         template = inlined(json.loads(path.read_text()))
         matches = lint(
             json.dumps(template),
-            config=ManualArgs(ignore_checks=sorted(IGNORED_CFN_LINT), regions=["us-east-1"]),
+            config=ManualArgs(
+                ignore_checks=sorted(IGNORED_CFN_LINT), regions=[REGIONS.get(name, "us-east-1")]
+            ),
         )
-        problems += [f"{path.name}: {m}" for m in matches]
+        problems += [f"{path.name}: {m}" for m in matches if not commercial_only_pattern(m)]
     assert problems == [], name
+
+
+def commercial_only_pattern(match: Any) -> bool:
+    """cfn-lint's Step Functions schema (data/schemas/other/step_functions/statemachine.json)
+    matches a Task's ``Resource`` against ``^arn:aws:…``, which no ARN of another partition can
+    meet: Step Functions' own integrations there are ``arn:aws-cn:states:::…`` and
+    ``arn:aws-us-gov:states:::…`` (CDK writes them so). Only that report is set aside, and only
+    for an ARN of another partition."""
+    text = str(match)
+    return (
+        match.rule.id == "E3601"
+        and "'^arn:aws:([a-z]|-)+:" in text
+        and any(f"'arn:{partition}:" in text for partition in ("aws-cn", "aws-us-gov"))
+    )
