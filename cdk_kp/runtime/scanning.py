@@ -175,8 +175,24 @@ def _character_counts(lines: list[bytes], number: int, offset: int) -> list[int]
     UTF-8 or is over the document limit."""
     longest = max(map(len, lines))
     if longest <= contract.MAX_DOCUMENT_BYTES and all(line.isascii() for line in lines):
-        return [0 if not line.strip() else len(line.rstrip(b"\r")) for line in lines]
-    return [0 if not text.strip() else len(text) for text in _line_texts(lines, number, offset)]
+        texts: list[bytes] | list[str] = [_content(line) for line in lines]
+    else:
+        texts = _line_texts(lines, number, offset)
+    # Blank by str.strip's rules on both paths, so a count does not depend on the chunking.
+    return [0 if _blank(text) else len(text) for text in texts]
+
+
+def _content(line: bytes) -> bytes:
+    """The line without the ``\r`` of a CRLF ending."""
+    return line[:-1] if line.endswith(b"\r") else line
+
+
+#: The ASCII characters ``str.strip`` removes (``bytes.strip`` leaves ``\x1c`` to ``\x1f``).
+ASCII_WHITESPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _blank(text: bytes | str) -> bool:
+    return not (text.strip(ASCII_WHITESPACE) if isinstance(text, bytes) else text.strip())
 
 
 def _line_texts(lines: list[bytes], number: int, offset: int) -> list[str]:
@@ -184,7 +200,7 @@ def _line_texts(lines: list[bytes], number: int, offset: int) -> list[str]:
     document limit (``number`` and ``offset`` are the first line's number and byte offset)."""
     texts = []
     for index, line in enumerate(lines):
-        content = line[:-1] if line.endswith(b"\r") else line
+        content = _content(line)
         if len(content) > contract.MAX_DOCUMENT_BYTES:
             raise UnusableFileError(
                 f"line {number + index + 1} is over Comprehend's "

@@ -22,7 +22,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,25 +167,30 @@ def send(
 
 
 def _bounded(work: Callable[[Transfer], None], items: list[Transfer], concurrency: int) -> None:
-    """Run ``work`` on each item, ``concurrency`` at once, at most twice that many queued;
-    raise the first error once the running ones have ended."""
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="cdk-kp-upload") as pool:
-        pending: set[Future[None]] = set()
+    """Run ``work`` on each item, ``concurrency`` at once, at most twice that many queued. The
+    first error (or a Ctrl-C) cancels what is queued, lets what is running end, and is
+    raised."""
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="cdk-kp-upload")
+    pending: set[Future[None]] = set()
+    try:
         for item in items:
             if len(pending) >= 2 * concurrency:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                _raise_first(done, pending)
+                _raise_first(done)
             pending.add(pool.submit(work, item))
-        done, _ = wait(pending)
-        _raise_first(done, set())
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            _raise_first(done)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
-def _raise_first(done: set[Future[None]], pending: set[Future[None]]) -> None:
+def _raise_first(done: set[Future[None]]) -> None:
     for future in done:
         error = future.exception()
         if error is not None:
-            for waiting in pending:
-                waiting.cancel()
             raise error
 
 
@@ -217,13 +222,17 @@ def _transfer(s3: Any, bucket: str, transfer: Transfer) -> None:
             Bucket=bucket,
             Key=transfer.key,
             CopySource={"Bucket": source.bucket, "Key": source.key},
+            CopySourceIfMatch=f'"{source.etag}"',
             MetadataDirective="REPLACE",
             Metadata=metadata,
         )
     elif document.size < MIN_COPY_PART_BYTES:
         last = document.offset + document.size - 1
         body = s3.get_object(
-            Bucket=source.bucket, Key=source.key, Range=f"bytes={document.offset}-{last}"
+            Bucket=source.bucket,
+            Key=source.key,
+            Range=f"bytes={document.offset}-{last}",
+            IfMatch=f'"{source.etag}"',
         )["Body"]
         try:
             s3.put_object(Bucket=bucket, Key=transfer.key, Body=body.read(), Metadata=metadata)
@@ -274,6 +283,7 @@ def _copy_range(
                 UploadId=upload["UploadId"],
                 PartNumber=number,
                 CopySource={"Bucket": source.bucket, "Key": source.key},
+                CopySourceIfMatch=f'"{source.etag}"',
                 CopySourceRange=f"bytes={start}-{end - 1}",
             )
             parts.append({"ETag": copied["CopyPartResult"]["ETag"], "PartNumber": number})

@@ -193,12 +193,19 @@ class UploadMethods:
         concurrency: int,
         on_progress: OnUploadProgress | None,
     ) -> SendReport:
-        """Send ``transfers`` into the batch's folder, leaving what is already there."""
+        """Send ``transfers`` into the batch's folder, leaving what is already there. A folder
+        that holds objects this upload would not write (a resumed upload whose files changed
+        their layout, or a name used for other files) is refused before anything is sent: its
+        job would read them too."""
         bucket = self._require_input_bucket()
         if concurrency < 1:
             raise InvalidInputError(f"concurrency must be at least 1; got {concurrency}")
         s3 = self.session.client("s3", config=Config(max_pool_connections=max(10, concurrency)))
-        existing = existing_objects(s3, bucket, f"{self.input_prefix}{batch_prefix}")
+        folder = f"{self.input_prefix}{batch_prefix}"
+        existing = existing_objects(s3, bucket, folder)
+        transfers = list(transfers)
+        if existing:
+            _refuse_strangers(bucket, folder, existing, transfers)
         return send(
             s3,
             bucket,
@@ -206,6 +213,23 @@ class UploadMethods:
             existing=existing,
             concurrency=concurrency,
             on_progress=on_progress,
+        )
+
+
+def _refuse_strangers(
+    bucket: str, folder: str, existing: dict[str, int], transfers: list[Transfer]
+) -> None:
+    """Raise :class:`InvalidInputError` naming the objects in ``folder`` that no transfer
+    writes (the manifest aside, which is written again)."""
+    planned = {transfer.key for transfer in transfers}
+    planned.add(f"{folder}{MANIFEST_NAME}")
+    strangers = sorted(key for key in existing if key not in planned)
+    if strangers:
+        shown = ", ".join(strangers[:3]) + (", ..." if len(strangers) > 3 else "")
+        raise InvalidInputError(
+            f"s3://{bucket}/{folder} already holds {len(strangers):,} object(s) this upload "
+            f"would not write ({shown}), and its job would read them too; nothing was sent. "
+            "Use another batch name, or remove them"
         )
 
 
