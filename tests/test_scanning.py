@@ -48,6 +48,19 @@ def test_the_scan_does_not_depend_on_where_chunks_end(chunk):
     assert pieces == whole
 
 
+#: Lines ended as Comprehend reads them: LF, CR or CRLF (a CR then an LF is one end).
+MIXED_ENDS = b"one\rtwo\r\nthree\n\rfour\r"
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 4, 5, len(MIXED_ENDS)])
+def test_lf_cr_and_crlf_each_end_a_line_wherever_the_chunks_end(chunk):
+    scan = scan_lines(chunked(MIXED_ENDS, chunk), max_bytes=300, max_documents=2)
+    assert scan.documents == len(MIXED_ENDS.splitlines()) == 5
+    parts = [MIXED_ENDS[p.offset : p.offset + p.size] for p in scan.parts]
+    assert parts == [b"one\rtwo\r\n", b"three\n\r", b"four\r"]
+    assert [p.first_line for p in scan.parts] == [0, 2, 4]
+
+
 def test_parts_rebuild_the_file_and_each_fits_a_shard():
     scan = scan_lines(chunked(DATA, 5), max_bytes=300, max_documents=2)
     assert b"".join(DATA[p.offset : p.offset + p.size] for p in scan.parts) == DATA

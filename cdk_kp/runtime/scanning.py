@@ -1,9 +1,9 @@
 """Reading a document file as a stream: checked as Comprehend would read it, counted, and cut
 into parts that each fit one job. No AWS calls here, and nothing held but the line being read.
 
-A file is read in chunks of :data:`CHUNK_BYTES`. Each line (``\\n`` ends one; a trailing ``\\r``
-is part of the line ending) is decoded as UTF-8 on its own, which validates the whole file
-exactly (``\\n`` never occurs inside a multi-byte character), measured against Comprehend's
+A file is read in chunks of :data:`CHUNK_BYTES`. Each line (LF, CR or CRLF ends one, as
+Comprehend reads them) is decoded as UTF-8 on its own, which validates the whole file exactly
+(neither byte occurs inside a multi-byte character), measured against Comprehend's
 1 MB document limit, and counted for the cost estimate. A line longer than the limit ends the
 read at once, so no more than about ``CHUNK_BYTES`` + 1 MB is ever held, whatever the file's
 size.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,13 +137,13 @@ def scan_lines(chunks: Iterable[bytes], *, max_bytes: int, max_documents: int) -
     pending = b""
     for chunk in chunks:
         buffer = pending + chunk
-        end = buffer.rfind(b"\n") + 1
+        end = _last_line_end(buffer)
         pending = buffer[end:]
         if end:
             _add_block(cutter, scan, buffer[:end])
         if len(pending) > contract.MAX_DOCUMENT_BYTES + 1:
             # A line that long is refused now, before more of it is read.
-            _line_texts([pending], scan.documents, scan.size)
+            _line_texts([pending], [len(pending)], scan.documents, scan.size)
     if pending:
         _add_block(cutter, scan, pending)
     if not scan.units:
@@ -152,17 +153,42 @@ def scan_lines(chunks: Iterable[bytes], *, max_bytes: int, max_documents: int) -
     return scan
 
 
+def _last_line_end(buffer: bytes) -> int:
+    """Where the last whole line of ``buffer`` ends. A ``\r`` that is the buffer's last byte
+    waits for the next chunk: it may be the first half of a CRLF."""
+    end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r")) + 1
+    if end == len(buffer) and buffer.endswith(b"\r"):
+        end = max(buffer.rfind(b"\n", 0, end - 1), buffer.rfind(b"\r", 0, end - 1)) + 1
+    return end
+
+
+#: A line and its end: LF, CR or CRLF, as Comprehend reads ONE_DOC_PER_LINE input ("Each line
+#: of the file ... must end with a line feed (LF, \n), a carriage return (CR, \r), or both";
+#: https://docs.aws.amazon.com/comprehend/latest/dg/class-inputs-async.html).
+LINE = re.compile(rb"[^\r\n]*(?:\r\n|[\r\n])|[^\r\n]+")
+
+
+def _lines_of(block: bytes) -> tuple[list[bytes], list[int]]:
+    """The lines of ``block`` without their ends, and each one's size with its end."""
+    if b"\r" not in block:
+        lines = block.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        sizes = [len(line) + 1 for line in lines]
+        if not block.endswith(b"\n"):
+            sizes[-1] -= 1
+        return lines, sizes
+    pieces = LINE.findall(block)
+    # A piece is a line and one end; the line holds no CR or LF, so rstrip takes just the end.
+    return [piece.rstrip(b"\r\n") for piece in pieces], list(map(len, pieces))
+
+
 def _add_block(cutter: _Cutter, scan: Scan, block: bytes) -> None:
-    """Check, count and cut a block of whole lines (the last may lack its ``\n``)."""
-    lines = block.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    sizes = [len(line) + 1 for line in lines]
-    if not block.endswith(b"\n"):
-        sizes[-1] -= 1
+    """Check, count and cut a block of whole lines (the last may lack its end)."""
+    lines, sizes = _lines_of(block)
     units = [
         units_of(length) if length else 0
-        for length in _character_counts(lines, scan.documents, scan.size)
+        for length in _character_counts(lines, sizes, scan.documents, scan.size)
     ]
     cutter.add(block, sizes, units, scan.documents)
     scan.size += len(block)
@@ -170,20 +196,20 @@ def _add_block(cutter: _Cutter, scan: Scan, block: bytes) -> None:
     scan.units += sum(units)
 
 
-def _character_counts(lines: list[bytes], number: int, offset: int) -> list[int]:
+def _character_counts(lines: list[bytes], sizes: list[int], number: int, offset: int) -> list[int]:
     """Each line's characters, blank lines as 0; :class:`UnusableFileError` for a line that is not
     UTF-8 or is over the document limit."""
     longest = max(map(len, lines))
     if longest <= contract.MAX_DOCUMENT_BYTES and all(line.isascii() for line in lines):
-        texts: list[bytes] | list[str] = [_content(line) for line in lines]
+        texts: list[bytes] | list[str] = lines
     else:
-        texts = _line_texts(lines, number, offset)
+        texts = _line_texts(lines, sizes, number, offset)
     # Blank by str.strip's rules on both paths, so a count does not depend on the chunking.
     return [0 if _blank(text) else len(text) for text in texts]
 
 
 def _content(line: bytes) -> bytes:
-    """The line without the ``\r`` of a CRLF ending."""
+    """The line without a last ``\r``: a line end still waiting to see if a ``\n`` follows."""
     return line[:-1] if line.endswith(b"\r") else line
 
 
@@ -195,9 +221,10 @@ def _blank(text: bytes | str) -> bool:
     return not (text.strip(ASCII_WHITESPACE) if isinstance(text, bytes) else text.strip())
 
 
-def _line_texts(lines: list[bytes], number: int, offset: int) -> list[str]:
+def _line_texts(lines: list[bytes], sizes: list[int], number: int, offset: int) -> list[str]:
     """The lines' texts; :class:`UnusableFileError` at the first that is not UTF-8 or over the
-    document limit (``number`` and ``offset`` are the first line's number and byte offset)."""
+    document limit (``number`` and ``offset`` are the first line's number and byte offset,
+    ``sizes`` each line's bytes with its end)."""
     texts = []
     for index, line in enumerate(lines):
         content = _content(line)
@@ -210,7 +237,7 @@ def _line_texts(lines: list[bytes], number: int, offset: int) -> list[str]:
             texts.append(content.decode("utf-8"))
         except UnicodeDecodeError as error:
             raise UnusableFileError(f"not UTF-8 (byte {offset + error.start})") from error
-        offset += len(line) + 1
+        offset += sizes[index]
     return texts
 
 
