@@ -239,6 +239,8 @@ def test_plan_prints_shards_skipped_files_and_the_estimate_as_json(tmp_path, cap
     assert plan["skipped"] == [
         {"path": str(tmp_path / "latin.txt"), "reason": "not UTF-8 (byte 3)"}
     ]
+    # Each shard is under a job's 500 bytes (the part before cannot spare lines and keep 500).
+    assert plan["under_minimum"] == ["shard-00000", "shard-00001-line-10", "shard-00002-line-20"]
     assert plan["estimate"]["units"] == 75
     assert plan["estimate"]["usd"] == pytest.approx(0.075)
 
@@ -249,6 +251,8 @@ def test_plan_as_text_and_its_usage_errors(tmp_path, capsys):
     assert cli.main(["plan", str(tmp_path), "--format", "ONE_DOC_PER_LINE"], stdout=out) == cli.OK
     assert out.getvalue().splitlines()[0] == "1 shard(s), one job each: 25 documents, 525 bytes"
     assert "estimated charge: 0.01 USD for 75 units" in out.getvalue()
+    # One shard of 525 bytes: over a job's minimum, so no warning.
+    assert "warning:" not in out.getvalue()
     assert cli.main(["plan", str(tmp_path)], stdout=io.StringIO()) == cli.USAGE
     assert "give --format, or --stack" in capsys.readouterr().err
     with pytest.raises(SystemExit):

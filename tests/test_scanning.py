@@ -81,6 +81,19 @@ def test_a_part_ends_where_the_next_line_would_pass_the_byte_limit():
     ]
 
 
+def test_a_last_part_under_a_jobs_minimum_takes_lines_from_the_part_before():
+    data = b"".join(b"line %09d\n" % number for number in range(1001))  # 15 bytes a line
+    scan = scan_lines(chunked(data, 97), max_bytes=10**6, max_documents=500)
+    # Greedy cutting leaves one line (15 bytes) last; 34 lines move so it reaches 500 bytes.
+    assert [(p.first_line, p.lines, p.size) for p in scan.parts] == [
+        (0, 500, 7500),
+        (500, 467, 7005),
+        (967, 34, 510),
+    ]
+    assert b"".join(data[p.offset : p.offset + p.size] for p in scan.parts) == data
+    assert sum(p.units for p in scan.parts) == scan.units == 1001 * 3
+
+
 def test_units_are_billed_per_document_blank_lines_not_counted():
     scan = scan_lines([DATA], max_bytes=contract.MAX_JOB_BYTES, max_documents=100)
     characters = [25, 0, len(LINES[2]), 0, 250, 5]

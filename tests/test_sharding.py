@@ -155,3 +155,18 @@ def test_a_file_over_a_shards_documents_is_split_not_skipped(client, tmp_path):
 def test_plan_refuses_limits_outside_one_job_naming_the_field(client, tmp_path):
     with pytest.raises(InvalidInputError, match="max_shard_bytes must be from 500"):
         client.plan_upload([tmp_path], max_shard_bytes=100)
+
+
+def test_files_a_split_would_leave_under_the_minimum_wait_for_the_next_whole_shard():
+    def part(index: int, size: int) -> Document:
+        return Document(Path("big"), "big.txt", size, 10, part=index, parts=2)
+
+    small, after = doc("small", 60), doc("after", 900)
+    shards = plan_shards([small, part(0, 800), part(1, 700), after], max_documents=10)
+    assert layout(shards) == [["big.txt"], ["big.txt"], ["small", "after"]]
+    # With nothing after the split file, they end up in a shard of their own.
+    assert layout(plan_shards([small, part(0, 800), part(1, 700)], max_documents=10)) == [
+        ["big.txt"],
+        ["big.txt"],
+        ["small"],
+    ]

@@ -10,7 +10,9 @@ size.
 
 For ``ONE_DOC_PER_LINE``, the scan also cuts the file, at line boundaries, into the fewest
 parts that each fit one shard (at most ``max_bytes`` and ``max_documents`` lines), recording
-each part's byte range, first line and SHA-256. A file that fits one shard is one part.
+each part's byte range and first line, and the file's SHA-256. A last part under a job's
+500-byte minimum takes lines from the end of the part before. A file that fits one shard is one
+part.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from cdk_kp import contract
 
@@ -47,17 +48,17 @@ class Part:
     first_line: int
     lines: int
     units: int
-    sha256: str
 
 
 @dataclass
 class Scan:
-    """What reading a file found: its size, documents, billed units and parts."""
+    """What reading a file found: its size, documents, billed units, parts and SHA-256."""
 
     size: int = 0
     documents: int = 0
     units: int = 0
     parts: list[Part] = field(default_factory=list)
+    sha256: str = ""
 
 
 class UnusableFileError(Exception):
@@ -67,7 +68,9 @@ class UnusableFileError(Exception):
 @dataclass
 class _Cutter:
     """Cuts a file, block of whole lines by block, into parts of at most ``max_bytes`` and
-    ``max_documents`` lines, hashing each part as it goes."""
+    ``max_documents`` lines. It keeps the sizes of the last lines of the part being cut (just
+    enough to cover a job's 500-byte minimum), so that a last part under that minimum can take
+    lines from the end of the one before (:meth:`finish`)."""
 
     max_bytes: int
     max_documents: int
@@ -77,18 +80,22 @@ class _Cutter:
     lines: int = 0
     units: int = 0
     first_line: int = 0
-    digest: Any = field(default_factory=hashlib.sha256)
+    #: (size, units) of the current part's last lines, covering at least MIN_JOB_BYTES.
+    tail: list[tuple[int, int]] = field(default_factory=list)
+    previous_tail: list[tuple[int, int]] = field(default_factory=list)
 
-    def add(self, block: bytes, sizes: list[int], units: list[int], number: int) -> None:
-        """Add the lines of ``block`` (each ``sizes[i]`` bytes, ``\n`` included), the first
-        being line ``number`` of the file."""
+    def add(self, sizes: list[int], units: list[int], number: int) -> None:
+        """Add lines of ``sizes[i]`` bytes (their ends included), the first being line
+        ``number`` of the file."""
         if (
-            self.size + len(block) <= self.max_bytes
+            self.size + sum(sizes) <= self.max_bytes
             and self.lines + len(sizes) <= self.max_documents
         ):
-            self._take(block, len(sizes), sum(units))
+            self.size += sum(sizes)
+            self.lines += len(sizes)
+            self.units += sum(units)
+            self._remember(sizes, units)
             return
-        start = 0
         for index, size in enumerate(sizes):
             if size > self.max_bytes:
                 raise UnusableFileError(
@@ -100,33 +107,65 @@ class _Cutter:
             ):
                 self.close()
                 self.first_line = number + index
-            self.digest.update(block[start : start + size])
             self.size += size
             self.lines += 1
             self.units += units[index]
-            start += size
+            self._remember([size], [units[index]])
 
-    def _take(self, block: bytes, lines: int, units: int) -> None:
-        self.digest.update(block)
-        self.size += len(block)
-        self.lines += lines
-        self.units += units
+    def _remember(self, sizes: list[int], units: list[int]) -> None:
+        """Keep the last lines' sizes and units, as few as cover MIN_JOB_BYTES."""
+        latest: list[tuple[int, int]] = []
+        covered = 0
+        for size, unit in zip(reversed(sizes), reversed(units), strict=True):
+            if covered >= contract.MIN_JOB_BYTES:
+                break
+            latest.append((size, unit))
+            covered += size
+        for kept in reversed(self.tail):
+            if covered >= contract.MIN_JOB_BYTES:
+                break
+            latest.append(kept)
+            covered += kept[0]
+        latest.reverse()
+        self.tail = latest
 
     def close(self) -> None:
         if self.lines:
-            self.parts.append(
-                Part(
-                    self.offset,
-                    self.size,
-                    self.first_line,
-                    self.lines,
-                    self.units,
-                    self.digest.hexdigest(),
-                )
-            )
+            part = Part(self.offset, self.size, self.first_line, self.lines, self.units)
+            self.parts.append(part)
         self.offset += self.size
         self.size = self.lines = self.units = 0
-        self.digest = hashlib.sha256()
+        self.previous_tail, self.tail = self.tail, []
+
+    def finish(self) -> list[Part]:
+        """The parts, the last topped up to a job's minimum from the end of the one before,
+        as far as that one keeps the minimum and the last stays within the limits."""
+        before_tail = self.previous_tail  # the last lines of the part before the current one
+        self.close()
+        if len(self.parts) < 2 or self.parts[-1].size >= contract.MIN_JOB_BYTES:
+            return self.parts
+        before, last = self.parts[-2], self.parts[-1]
+        for size, units in reversed(before_tail):
+            if last.size >= contract.MIN_JOB_BYTES or before.size - size < contract.MIN_JOB_BYTES:
+                break
+            if last.size + size > self.max_bytes or last.lines + 1 > self.max_documents:
+                break
+            before = Part(
+                before.offset,
+                before.size - size,
+                before.first_line,
+                before.lines - 1,
+                before.units - units,
+            )
+            last = Part(
+                last.offset - size,
+                last.size + size,
+                last.first_line - 1,
+                last.lines + 1,
+                last.units + units,
+            )
+        self.parts[-2:] = [before, last]
+        return self.parts
 
 
 def scan_lines(chunks: Iterable[bytes], *, max_bytes: int, max_documents: int) -> Scan:
@@ -134,8 +173,10 @@ def scan_lines(chunks: Iterable[bytes], *, max_bytes: int, max_documents: int) -
     :class:`UnusableFileError`."""
     cutter = _Cutter(max_bytes, max_documents)
     scan = Scan()
+    digest = hashlib.sha256()
     pending = b""
     for chunk in chunks:
+        digest.update(chunk)
         buffer = pending + chunk
         end = _last_line_end(buffer)
         pending = buffer[end:]
@@ -148,8 +189,8 @@ def scan_lines(chunks: Iterable[bytes], *, max_bytes: int, max_documents: int) -
         _add_block(cutter, scan, pending)
     if not scan.units:
         raise UnusableFileError("empty")
-    cutter.close()
-    scan.parts = cutter.parts
+    scan.parts = cutter.finish()
+    scan.sha256 = digest.hexdigest()
     return scan
 
 
@@ -190,7 +231,7 @@ def _add_block(cutter: _Cutter, scan: Scan, block: bytes) -> None:
         units_of(length) if length else 0
         for length in _character_counts(lines, sizes, scan.documents, scan.size)
     ]
-    cutter.add(block, sizes, units, scan.documents)
+    cutter.add(sizes, units, scan.documents)
     scan.size += len(block)
     scan.documents += len(lines)
     scan.units += sum(units)
@@ -251,5 +292,5 @@ def scan_file_document(data: bytes) -> Scan:
     except UnicodeDecodeError as error:
         raise UnusableFileError(f"not UTF-8 (byte {error.start})") from error
     units = units_of(len(text))
-    part = Part(0, len(data), 0, 1, units, hashlib.sha256(data).hexdigest())
-    return Scan(size=len(data), documents=1, units=units, parts=[part])
+    part = Part(0, len(data), 0, 1, units)
+    return Scan(len(data), 1, units, [part], hashlib.sha256(data).hexdigest())

@@ -130,7 +130,9 @@ def plan_shards(
     """Pack ``documents`` in order into shards of at most ``max_bytes`` and ``max_documents``.
 
     Every document lands in exactly one shard; each part of a split file has one to itself.
-    When the last shard would hold fewer than
+    Files that a split file would leave in a shard under Comprehend's 500-byte minimum wait for
+    the next shard of whole files (or join the last one). When the last shard would hold fewer
+    than
     Comprehend's 500-byte minimum, files move to it from the end of the one before, as long as
     that one keeps the minimum (when no file can move, the last shard stays small, and its job
     fails as a single job that small would). Raises ``ValueError`` for a document that fits no
@@ -140,11 +142,17 @@ def plan_shards(
     shards: list[Shard] = []
     current = Shard(0)
     size = count = 0
+    # Files of a shard under a job's minimum that a split file would have closed: they wait
+    # for the next shard of whole files (a part's shard is its own).
+    waiting: list[Document] = []
     for document in documents:
         problem = oversize(document, max_bytes, max_documents)
         if problem is not None:
             raise ValueError(f"{document.key}: {problem}")
         split = document.parts > 1
+        if split and document.part == 0 and 0 < size < contract.MIN_JOB_BYTES:
+            waiting, current.files = waiting + current.files, []
+            size = count = 0
         if current.files and (
             (split and document.part == 0)
             or size + document.size > max_bytes
@@ -153,6 +161,10 @@ def plan_shards(
             shards.append(current)
             current = Shard(len(shards))
             size = count = 0
+        joins = waiting and not split and not current.files
+        if joins and _fits([*waiting, document], max_bytes, max_documents):
+            current.files, waiting = waiting, []
+            size, count = _totals(current.files)
         current.files.append(document)
         size += document.size
         count += document.documents
@@ -162,11 +174,28 @@ def plan_shards(
             shards.append(current)
             current = Shard(len(shards))
             size = count = 0
+    if waiting:
+        if current.files and _fits(waiting + current.files, max_bytes, max_documents):
+            current.files = waiting + current.files
+        else:
+            if current.files:
+                shards.append(current)
+                current = Shard(len(shards))
+            current.files = waiting
     if current.files:
         shards.append(current)
     if len(shards) > 1:
         _top_up_last(shards[-2], shards[-1], max_bytes, max_documents)
     return shards
+
+
+def _totals(documents: list[Document]) -> tuple[int, int]:
+    return sum(d.size for d in documents), sum(d.documents for d in documents)
+
+
+def _fits(documents: list[Document], max_bytes: int, max_documents: int) -> bool:
+    size, count = _totals(documents)
+    return size <= max_bytes and count <= max_documents
 
 
 def _top_up_last(previous: Shard, last: Shard, max_bytes: int, max_documents: int) -> None:

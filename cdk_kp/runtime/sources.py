@@ -77,7 +77,7 @@ def _listed_document(source: S3Object, size: int) -> Scan:
     if size > limit:
         raise UnusableFileError(f"{size:,} bytes, over Comprehend's {limit:,}-byte document limit")
     units = units_of(size)
-    return Scan(size=size, documents=1, units=units, parts=[Part(0, size, 0, 1, units, "")])
+    return Scan(size=size, documents=1, units=units, parts=[Part(0, size, 0, 1, units)])
 
 
 def _object_chunks(s3: Any, source: S3Object) -> Iterator[bytes]:

@@ -86,6 +86,18 @@ class UploadPlan:
         return sum(document.units for shard in self.shards for document in shard.files)
 
     @property
+    def under_minimum(self) -> list[Shard]:
+        """Shards under the 500 bytes a job needs: their jobs will fail."""
+        return [shard for shard in self.shards if shard.size < contract.MIN_JOB_BYTES]
+
+    def under_minimum_warnings(self) -> list[str]:
+        return [
+            f"warning: {shard.name} holds {shard.size:,} bytes, under the "
+            f"{contract.MIN_JOB_BYTES:,} bytes a Comprehend job needs: its job will fail"
+            for shard in self.under_minimum
+        ]
+
+    @property
     def files(self) -> int:
         """Files in the plan, a split file once."""
         return sum(1 for shard in self.shards for document in shard.files if document.part == 0)
@@ -192,7 +204,7 @@ def documents_of(
             scan.size,
             scan.documents,
             units=scan.units,
-            fingerprint=_fingerprint(path, part),
+            fingerprint=_fingerprint(path, part, scan),
         )
         problem = oversize(whole, max_bytes, max_documents)
         return [whole] if problem is None else Skipped(path, problem)
@@ -207,18 +219,20 @@ def documents_of(
             part=index,
             parts=len(scan.parts),
             units=part.units,
-            fingerprint=_fingerprint(path, part),
+            fingerprint=_fingerprint(path, part, scan),
         )
         for index, part in enumerate(scan.parts)
     ]
 
 
-def _fingerprint(path: Path | S3Object, part: Part) -> str:
-    """What identifies a document's content: a local part's SHA-256, or an S3 source's ETag
-    and byte range."""
+def _fingerprint(path: Path | S3Object, part: Part, scan: Scan) -> str:
+    """What identifies a document's content: a local file's SHA-256 (and a part's byte range),
+    or an S3 source's ETag and byte range."""
     if isinstance(path, S3Object):
         return f"{path.etag}:{part.offset}-{part.offset + part.size}"
-    return f"sha256:{part.sha256}"
+    if len(scan.parts) == 1:
+        return f"sha256:{scan.sha256}"
+    return f"sha256:{scan.sha256}:{part.offset}-{part.offset + part.size}"
 
 
 # -- planning ------------------------------------------------------------------------------------

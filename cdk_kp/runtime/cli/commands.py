@@ -172,6 +172,8 @@ def _run(
     )
     for skipped in plan.skipped:
         display.say(f"skipped {skipped.path}: {skipped.reason}")
+    for warning in plan.under_minimum_warnings():
+        display.say(warning)
     if not plan.shards:
         display.say("nothing to upload: no file can be a Comprehend document")
         return INVALID_INPUT

@@ -80,6 +80,7 @@ def plan_json(plan: UploadPlan, found: Estimate) -> dict[str, object]:
             for shard in plan.shards
         ],
         "skipped": [{"path": str(item.path), "reason": item.reason} for item in plan.skipped],
+        "under_minimum": [shard.name for shard in plan.under_minimum],
         "estimate": found.as_dict(),
     }
 
@@ -96,6 +97,7 @@ def plan_text(plan: UploadPlan, found: Estimate) -> str:
         for shard in plan.shards
     ]
     lines += [f"skipped {_shown(item.path)}: {item.reason}" for item in plan.skipped]
+    lines += plan.under_minimum_warnings()
     bound = " at most" if found.from_sizes else ""
     lines.append(
         f"estimated charge:{bound} {found.usd:,.2f} USD for {found.units:,} units of 100 "
