@@ -98,6 +98,20 @@ def batch_statements(template: Template, name: str) -> list[dict[str, Any]]:
     return statements
 
 
+@pytest.fixture(scope="module")
+def template() -> Template:
+    """The batch stack's template (synthesized once per process). A test module takes it, and
+    ``aws``, by importing them (``from .batch_stack import aws as aws``)."""
+    return batch_template()
+
+
+@pytest.fixture(scope="module")
+def aws(template: Template) -> Iterator[LocalAws]:
+    """The stack deployed in moto, once for each test module that takes it."""
+    with deployed(template) as local:
+        yield local
+
+
 @contextlib.contextmanager
 def deployed(template: Template) -> Iterator[LocalAws]:
     """The stack in moto, its state machines executable, every Wait 0.1 s of real time."""

@@ -7,10 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
 
-import pytest
-from aws_cdk.assertions import Template
 from moto.comprehend.models import comprehend_backends
 
 from cdk_kp.contract import BATCH_FAILED
@@ -20,27 +17,16 @@ from .batch_stack import (
     IGNORE_DEAD_SYNC_LISTENER,
     SHARDS,
     batch_jobs_of,
-    batch_template,
-    deployed,
     jobs_named,
     run_batch,
     script,
     shard_prefix,
 )
+from .batch_stack import aws as aws  # fixtures: see tests/batch_stack.py
+from .batch_stack import template as template
 from .emulator import ACCOUNT, ACTIVE_STATUSES, REGION, ComprehendScript, LocalAws, ScriptedJob
 
 pytestmark = IGNORE_DEAD_SYNC_LISTENER
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return batch_template()
-
-
-@pytest.fixture(scope="module")
-def aws(template: Template) -> Iterator[LocalAws]:
-    with deployed(template) as local:
-        yield local
 
 
 def test_failures_beyond_the_tolerance_fail_the_batch_and_stop_every_active_job(aws):

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aws_cdk.assertions import Template
 
 from cdk_kp.contract import BATCH_FAILED, INVALID_INPUT
 from cdk_kp.runtime.client import KeyPhrasesClient
@@ -18,28 +16,17 @@ from cdk_kp.runtime.client import KeyPhrasesClient
 from .batch_stack import (
     IGNORE_DEAD_SYNC_LISTENER,
     SHARDS,
-    batch_template,
-    deployed,
     jobs_named,
     result_records,
     run_batch,
     script,
     shard_prefix,
 )
-from .emulator import LocalAws, write_output
+from .batch_stack import aws as aws  # fixtures: see tests/batch_stack.py
+from .batch_stack import template as template
+from .emulator import write_output
 
 pytestmark = IGNORE_DEAD_SYNC_LISTENER
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return batch_template()
-
-
-@pytest.fixture(scope="module")
-def aws(template: Template) -> Iterator[LocalAws]:
-    with deployed(template) as local:
-        yield local
 
 
 def test_25_shards_run_at_most_10_jobs_at_once_and_all_succeed(aws):

@@ -10,14 +10,9 @@ from aws_cdk.assertions import Template
 
 from cdk_kp import KeyPhrasesBatch, KeyPhrasesPipeline, KeyPhrasesStack
 
-from .batch_stack import batch_definition, batch_statements, batch_template
+from .batch_stack import batch_definition, batch_statements
+from .batch_stack import template as template  # fixture: see tests/batch_stack.py
 from .conftest import new_app
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return batch_template()
-
 
 # -- synth time --------------------------------------------------------------------------------
 

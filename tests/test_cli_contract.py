@@ -138,6 +138,10 @@ ARN = "arn:aws:states:us-east-1:123456789012:execution:machine:name"
             ["run", "--stack", "S", "docs", "--format", "ONE_DOC_PER_PAGE"],
             "argument --format: invalid choice: 'ONE_DOC_PER_PAGE'",
         ),
+        (
+            ["plan", "s3:///reports/", "--format", "ONE_DOC_PER_LINE"],
+            "argument PATH: not an s3://bucket/prefix URI: 's3:///reports/'",
+        ),
     ],
     ids=[
         "batch-alphabet",
@@ -152,6 +156,7 @@ ARN = "arn:aws:states:us-east-1:123456789012:execution:machine:name"
         "poll-nan",
         "language",
         "format",
+        "s3-uri-without-bucket",
     ],
 )
 def test_command_line_errors_exit_2_before_any_aws_call(argv, message, monkeypatch, capsys):

@@ -14,23 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from cdk_kp import contract
-from cdk_kp.runtime.errors import InvalidInputError
 from cdk_kp.runtime.scanning import CHUNK_BYTES, Part, Scan, UnusableFileError, units_of
 from cdk_kp.runtime.sharding import Document, S3Object
-from cdk_kp.runtime.uploads import Skipped, documents_of, scan_document
-
-
-def is_s3_uri(path: object) -> bool:
-    return isinstance(path, str) and path.startswith("s3://")
-
-
-def split_corpus_uri(uri: str) -> tuple[str, str]:
-    """The bucket and key prefix of ``s3://bucket[/prefix]``; :class:`InvalidInputError` for
-    anything else."""
-    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-    if not uri.startswith("s3://") or not bucket:
-        raise InvalidInputError(f"not an s3://bucket/prefix URI: {uri!r}")
-    return bucket, prefix
+from cdk_kp.runtime.uploads import Skipped, documents_of, scan_document, split_corpus_uri
 
 
 def listed_objects(s3: Any, uri: str) -> Iterator[tuple[S3Object, str, int]]:

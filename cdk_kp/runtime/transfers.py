@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,17 +130,16 @@ def existing_objects(s3: Any, bucket: str, prefix: str) -> dict[str, int] | None
 def send(
     s3: Any,
     bucket: str,
-    transfers: Iterable[Transfer],
+    planned: Sequence[Transfer],
     *,
     existing: dict[str, int] | None,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_progress: Callable[[SendProgress], None] | None = None,
 ) -> SendReport:
-    """Carry out ``transfers`` into ``bucket``, ``concurrency`` at once; a key in ``existing``
-    with the same size and fingerprint is left as it is (``existing`` ``None``: nothing could be
-    listed, everything is sent). The first error stops the sending
+    """Carry out the ``planned`` transfers into ``bucket``, ``concurrency`` at once; a key in
+    ``existing`` with the same size and fingerprint is left as it is (``existing`` ``None``:
+    nothing could be listed, everything is sent). The first error stops the sending
     (what was sent stays, and a run again resumes from it) and is raised."""
-    planned = list(transfers)
     progress = SendProgress(len(planned), sum(t.document.size for t in planned))
     lock = threading.Lock()
     sent: list[Transfer] = []
@@ -166,7 +165,7 @@ def send(
     )
 
 
-def _bounded(work: Callable[[Transfer], None], items: list[Transfer], concurrency: int) -> None:
+def _bounded(work: Callable[[Transfer], None], items: Sequence[Transfer], concurrency: int) -> None:
     """Run ``work`` on each item, ``concurrency`` at once, at most twice that many queued. The
     first error (or a Ctrl-C) cancels what is queued, lets what is running end, and is
     raised."""

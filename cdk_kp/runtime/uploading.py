@@ -14,7 +14,7 @@ from botocore.config import Config
 from cdk_kp import contract
 from cdk_kp.runtime.errors import InvalidInputError, check_choice
 from cdk_kp.runtime.executions import batch_name_or_new
-from cdk_kp.runtime.sources import is_s3_uri, listed_objects, measure_object
+from cdk_kp.runtime.sources import listed_objects, measure_object
 from cdk_kp.runtime.transfers import (
     DEFAULT_CONCURRENCY,
     SendProgress,
@@ -30,6 +30,7 @@ from cdk_kp.runtime.uploads import (
     UploadReport,
     check_mixed,
     check_shard_limits,
+    is_s3_uri,
     manifest_body,
     pack,
     plan_upload,
@@ -37,6 +38,7 @@ from cdk_kp.runtime.uploads import (
     require_one_job,
     shard_transfers,
     single_job_transfers,
+    split_corpus_uri,
 )
 
 #: Called from the sending threads as files finish.
@@ -98,7 +100,7 @@ class UploadMethods:
         """
         given = [str(path) if is_s3_uri(str(path)) else path for path in paths]
         input_format = _format(input_format or self.input_format)
-        uris = [path for path in given if isinstance(path, str) and is_s3_uri(path)]
+        uris = [path for path in given if is_s3_uri(path)]
         if not uris:
             return plan_upload(
                 given,
@@ -115,7 +117,7 @@ class UploadMethods:
         bucket; otherwise ``None``."""
         if plan.source is None or plan.skipped or len(plan.shards) != 1:
             return None
-        bucket, _, prefix = plan.source.removeprefix("s3://").partition("/")
+        bucket, prefix = split_corpus_uri(plan.source)
         if bucket != self.input_bucket or not prefix.startswith(self.input_prefix):
             return None
         if not prefix.endswith("/") or len(prefix) == len(self.input_prefix):
@@ -203,13 +205,13 @@ class UploadMethods:
         s3 = self.session.client("s3", config=Config(max_pool_connections=max(10, concurrency)))
         folder = f"{self.input_prefix}{batch_prefix}"
         existing = existing_objects(s3, bucket, folder)
-        transfers = list(transfers)
+        planned = list(transfers)
         if existing:
-            _refuse_strangers(bucket, folder, existing, transfers)
+            _refuse_strangers(bucket, folder, existing, planned)
         return send(
             s3,
             bucket,
-            transfers,
+            planned,
             existing=existing,
             concurrency=concurrency,
             on_progress=on_progress,

@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 from cdk_kp import contract
 from cdk_kp.runtime.errors import InvalidInputError
@@ -307,9 +308,23 @@ def plan_upload(
     return pack(measured, max_shard_bytes, max_shard_documents)
 
 
+def is_s3_uri(path: object) -> TypeGuard[str]:
+    """Whether ``path`` is an ``s3://`` URI (a corpus in S3) rather than a local path."""
+    return isinstance(path, str) and path.startswith("s3://")
+
+
+def split_corpus_uri(uri: str) -> tuple[str, str]:
+    """The bucket and key prefix of ``s3://bucket[/prefix]``; :class:`InvalidInputError` for
+    anything else."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    if not is_s3_uri(uri) or not bucket:
+        raise InvalidInputError(f"not an s3://bucket/prefix URI: {uri!r}")
+    return bucket, prefix
+
+
 def check_mixed(paths: Iterable[str | Path]) -> None:
     """Raise :class:`InvalidInputError` when ``paths`` mix local paths and ``s3://`` URIs."""
-    kinds = {isinstance(path, str) and path.startswith("s3://") for path in paths}
+    kinds = {is_s3_uri(path) for path in paths}
     if len(kinds) > 1:
         raise InvalidInputError("give local files and folders, or s3:// URIs, not both")
 

@@ -222,10 +222,15 @@ MAX_CONCURRENCY = 256
 
 def _path_value(value: str) -> Path | str:
     """A local path, or an ``s3://BUCKET[/PREFIX]`` URI (kept as a string)."""
-    if not value.startswith("s3://"):
+    from cdk_kp.runtime.errors import InvalidInputError
+    from cdk_kp.runtime.uploads import is_s3_uri, split_corpus_uri
+
+    if not is_s3_uri(value):
         return Path(value)
-    if not value.removeprefix("s3://").partition("/")[0]:
-        raise argparse.ArgumentTypeError(f"not an s3://BUCKET/PREFIX URI: {value!r}")
+    try:
+        split_corpus_uri(value)
+    except InvalidInputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     return value
 
 
