@@ -39,6 +39,7 @@ from cdk_kp.runtime.batches import (
     running_shard,
     with_jobs,
 )
+from cdk_kp.runtime.documents import Skipped
 from cdk_kp.runtime.errors import (
     ArchiveError,
     ExecutionFailedError,
@@ -75,7 +76,6 @@ from cdk_kp.runtime.sharding import first_line_of
 from cdk_kp.runtime.uploading import UploadMethods
 from cdk_kp.runtime.uploads import (
     ShardedUpload,
-    Skipped,
     UploadPlan,
     UploadReport,
     check_document,

@@ -12,14 +12,30 @@ maps Comprehend's line numbers back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import partial
 
 from cdk_kp import contract
+from cdk_kp.runtime.documents import Document, S3Object
+from cdk_kp.runtime.ledger import Ledger, LedgerView
+
+__all__ = [
+    "LINE_MARK",
+    "Document",
+    "S3Object",
+    "Shard",
+    "check_limits",
+    "count_documents",
+    "first_line_of",
+    "oversize",
+    "plan_shards",
+]
 
 #: What a shard's name carries before the line its split file's part starts at.
 LINE_MARK = "-line-"
+#: The ledger's shard number for files waiting for a shard of whole files.
+WAITING = -1
 
 
 def first_line_of(shard_prefix: str) -> int:
@@ -31,60 +47,61 @@ def first_line_of(shard_prefix: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-@dataclass(frozen=True, slots=True)
-class S3Object:
-    """A document that is already in S3: read where it is, copied server-side."""
-
-    bucket: str
-    key: str
-    etag: str
-
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """One object to upload: a whole file, or part ``part`` of ``parts`` of one (``size`` bytes
-    from byte ``offset``, starting at line ``first_line`` of the file, counted from 0). Its key
-    is relative to the shard; ``documents`` is how many documents it holds for the input format,
-    ``units`` what Comprehend bills for them, and ``fingerprint`` identifies its content (the
-    SHA-256 of a local file's bytes, or an S3 source's ETag and range)."""
-
-    path: Path | S3Object
-    key: str
-    size: int
-    documents: int
-    offset: int = 0
-    first_line: int = 0
-    part: int = 0
-    parts: int = 1
-    units: int = 0
-    fingerprint: str = ""
-
-
-@dataclass
+@dataclass(eq=False, slots=True)
 class Shard:
-    """Files that go to one job, under ``<batch prefix>shard-<index>/``."""
+    """Files that go to one job, under ``<batch prefix>shard-<index>/``: the shard's totals,
+    with its documents kept in its plan's :class:`~cdk_kp.runtime.ledger.Ledger` (read from
+    there, a page at a time, by :attr:`files`)."""
 
     index: int
-    files: list[Document] = field(default_factory=list)
+    ledger: Ledger = field(repr=False)
+    size: int = 0
+    documents: int = 0
+    #: What Comprehend bills for the shard's documents.
+    units: int = 0
+    #: Objects in the shard: files, or a part of a split file.
+    objects: int = 0
+    #: The line of its file that the shard's first document starts at (a part of a split file).
+    first_line: int = 0
 
     @property
     def name(self) -> str:
         """``shard-<index>``, and for a part of a split file that does not start it,
         ``-line-<n>``: the file's line that is the part's line 0 (Comprehend numbers the lines
         of each part from 0; the client adds ``n`` back)."""
-        first = self.files[0].first_line if self.files else 0
+        first = self.first_line
         return f"shard-{self.index:05d}" + (f"{LINE_MARK}{first}" if first else "")
 
     @property
-    def size(self) -> int:
-        return sum(f.size for f in self.files)
+    def files(self) -> Sequence[Document]:
+        """The shard's documents, in order, read from the ledger when asked."""
+        return LedgerView(
+            lambda: self.objects,
+            partial(self.ledger.document_at, self.index),
+            partial(self.ledger.documents, self.index),
+        )
 
-    @property
-    def documents(self) -> int:
-        return sum(f.documents for f in self.files)
+    def add(self, document: Document) -> None:
+        """Record ``document`` as the shard's last."""
+        self.ledger.add_document(document, self.index)
+        if not self.objects:
+            self.first_line = document.first_line
+        self._count(document.size, document.documents, document.units, 1)
+
+    def take(self, other: Shard) -> None:
+        """Take every document of ``other`` (documents come earlier than this shard's, as
+        whole files whose first line is 0), leaving it empty."""
+        self.ledger.move_shard(other.index, self.index)
+        self._count(other.size, other.documents, other.units, other.objects)
+        if other.objects:
+            self.first_line = 0
+        other.size = other.documents = other.units = other.objects = 0
+
+    def _count(self, size: int, documents: int, units: int, objects: int) -> None:
+        self.size += size
+        self.documents += documents
+        self.units += units
+        self.objects += objects
 
 
 def count_documents(data: bytes, input_format: str) -> int:
@@ -122,89 +139,83 @@ def oversize(document: Document, max_bytes: int, max_documents: int) -> str | No
 
 
 def plan_shards(
-    documents: Sequence[Document],
+    documents: Iterable[Document],
     *,
     max_bytes: int = contract.MAX_JOB_BYTES,
     max_documents: int = contract.MAX_JOB_DOCUMENTS,
+    ledger: Ledger | None = None,
 ) -> list[Shard]:
-    """Pack ``documents`` in order into shards of at most ``max_bytes`` and ``max_documents``.
+    """Pack ``documents`` in order into shards of at most ``max_bytes`` and ``max_documents``,
+    recording each in ``ledger`` (by default a new one): only the shards' totals are held in
+    memory, so any number of documents can be packed.
 
     Every document lands in exactly one shard; each part of a split file has one to itself.
     Files that a split file would leave in a shard under Comprehend's 500-byte minimum wait for
     the next shard of whole files (or join the last one). When the last shard would hold fewer
-    than
-    Comprehend's 500-byte minimum, files move to it from the end of the one before, as long as
-    that one keeps the minimum (when no file can move, the last shard stays small, and its job
-    fails as a single job that small would). Raises ``ValueError`` for a document that fits no
-    shard (see :func:`oversize`) or limits outside one job's.
+    than Comprehend's 500-byte minimum, files move to it from the end of the one before, as
+    long as that one keeps the minimum (when no file can move, the last shard stays small, and
+    its job fails as a single job that small would). Raises ``ValueError`` for a document that
+    fits no shard (see :func:`oversize`) or limits outside one job's.
     """
     check_limits(max_bytes, max_documents)
+    ledger = ledger if ledger is not None else Ledger()
     shards: list[Shard] = []
-    current = Shard(0)
-    size = count = 0
+    current = Shard(0, ledger)
     # Files of a shard under a job's minimum that a split file would have closed: they wait
     # for the next shard of whole files (a part's shard is its own).
-    waiting: list[Document] = []
+    waiting = Shard(WAITING, ledger)
+
+    def close() -> Shard:
+        shards.append(current)
+        return Shard(len(shards), ledger)
+
     for document in documents:
         problem = oversize(document, max_bytes, max_documents)
         if problem is not None:
             raise ValueError(f"{document.key}: {problem}")
         split = document.parts > 1
-        if split and document.part == 0 and 0 < size < contract.MIN_JOB_BYTES:
-            waiting, current.files = waiting + current.files, []
-            size = count = 0
-        if current.files and (
+        if split and document.part == 0 and 0 < current.size < contract.MIN_JOB_BYTES:
+            waiting.take(current)
+        if current.objects and (
             (split and document.part == 0)
-            or size + document.size > max_bytes
-            or count + document.documents > max_documents
+            or current.size + document.size > max_bytes
+            or current.documents + document.documents > max_documents
         ):
-            shards.append(current)
-            current = Shard(len(shards))
-            size = count = 0
-        joins = waiting and not split and not current.files
-        if joins and _fits([*waiting, document], max_bytes, max_documents):
-            current.files, waiting = waiting, []
-            size, count = _totals(current.files)
-        current.files.append(document)
-        size += document.size
-        count += document.documents
+            current = close()
+        joins = waiting.objects and not split and not current.objects
+        if joins and _fit(max_bytes, max_documents, waiting, document):
+            current.take(waiting)
+        current.add(document)
         if split:
             # A part has its shard to itself, so the shard's name can say where in its file
             # the part starts (see Shard.name): the next document starts another shard.
-            shards.append(current)
-            current = Shard(len(shards))
-            size = count = 0
-    if waiting:
-        if current.files and _fits(waiting + current.files, max_bytes, max_documents):
-            current.files = waiting + current.files
-        else:
-            if current.files:
-                shards.append(current)
-                current = Shard(len(shards))
-            current.files = waiting
-    if current.files:
-        shards.append(current)
+            current = close()
+    if waiting.objects:
+        if current.objects and not _fit(max_bytes, max_documents, waiting, current):
+            current = close()
+        current.take(waiting)
+    if current.objects:
+        close()
     if len(shards) > 1:
         _top_up_last(shards[-2], shards[-1], max_bytes, max_documents)
     return shards
 
 
-def _totals(documents: list[Document]) -> tuple[int, int]:
-    return sum(d.size for d in documents), sum(d.documents for d in documents)
-
-
-def _fits(documents: list[Document], max_bytes: int, max_documents: int) -> bool:
-    size, count = _totals(documents)
-    return size <= max_bytes and count <= max_documents
+def _fit(max_bytes: int, max_documents: int, *together: Shard | Document) -> bool:
+    size = sum(item.size for item in together)
+    return size <= max_bytes and sum(item.documents for item in together) <= max_documents
 
 
 def _top_up_last(previous: Shard, last: Shard, max_bytes: int, max_documents: int) -> None:
-    while last.size < contract.MIN_JOB_BYTES and len(previous.files) > 1:
-        moved = previous.files[-1]
+    ledger = last.ledger
+    while last.size < contract.MIN_JOB_BYTES and previous.objects > 1:
+        moved = ledger.last_document(previous.index)
         if (
-            previous.size - moved.size < contract.MIN_JOB_BYTES
-            or last.size + moved.size > max_bytes
-            or last.documents + moved.documents > max_documents
+            moved is None
+            or previous.size - moved.size < contract.MIN_JOB_BYTES
+            or not _fit(max_bytes, max_documents, last, moved)
         ):
             return
-        last.files.insert(0, previous.files.pop())
+        ledger.move_last(previous.index, last.index)
+        previous._count(-moved.size, -moved.documents, -moved.units, -1)
+        last._count(moved.size, moved.documents, moved.units, 1)

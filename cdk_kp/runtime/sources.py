@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from cdk_kp import contract
+from cdk_kp.runtime.documents import Document, S3Object, Skipped
 from cdk_kp.runtime.scanning import CHUNK_BYTES, Part, Scan, UnusableFileError, units_of
-from cdk_kp.runtime.sharding import Document, S3Object
-from cdk_kp.runtime.uploads import Skipped, documents_of, scan_document, split_corpus_uri
+from cdk_kp.runtime.uploads import documents_of, scan_document, split_corpus_uri
 
 
 def listed_objects(s3: Any, uri: str) -> Iterator[tuple[S3Object, str, int]]:

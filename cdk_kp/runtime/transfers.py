@@ -21,13 +21,14 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cdk_kp.runtime.sharding import S3Object
+from cdk_kp.runtime.documents import S3Object
+from cdk_kp.runtime.ledger import Ledger
 from cdk_kp.runtime.uploads import Transfer
 
 #: Uploads at once, unless ``concurrency`` says otherwise.
@@ -65,8 +66,10 @@ class SendProgress:
 
 @dataclass(frozen=True)
 class SendReport:
-    sent: list[Transfer]
-    already_there: list[Transfer]
+    """How many transfers were sent, and how many were found already there."""
+
+    sent: int
+    already_there: int
 
 
 class FileWindow(io.RawIOBase):
@@ -109,20 +112,23 @@ class FileWindow(io.RawIOBase):
         super().close()
 
 
-def existing_objects(s3: Any, bucket: str, prefix: str) -> dict[str, int] | None:
-    """The keys under ``prefix`` and their sizes; ``None`` when the caller may not list them
-    (``grant_write_input`` alone does not allow it): then everything is sent, as if nothing
-    were there."""
+def existing_objects(s3: Any, bucket: str, prefix: str) -> Ledger | None:
+    """A ledger of the keys under ``prefix`` and their sizes (on disk beyond a few MB, however
+    many there are); ``None`` when the caller may not list them (``grant_write_input`` alone
+    does not allow it): then everything is sent, as if nothing were there."""
     import botocore.exceptions
 
-    found: dict[str, int] = {}
+    found = Ledger()
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                found[item["Key"]] = item["Size"]
+            found.add_keys((item["Key"], item["Size"]) for item in page.get("Contents", []))
     except botocore.exceptions.ClientError as error:
+        found.close()
         if error.response.get("Error", {}).get("Code") == "AccessDenied":
             return None
+        raise
+    except BaseException:
+        found.close()
         raise
     return found
 
@@ -130,27 +136,27 @@ def existing_objects(s3: Any, bucket: str, prefix: str) -> dict[str, int] | None
 def send(
     s3: Any,
     bucket: str,
-    planned: Sequence[Transfer],
+    planned: Iterable[Transfer],
     *,
-    existing: dict[str, int] | None,
+    files: int,
+    size: int,
+    existing: Ledger | None,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_progress: Callable[[SendProgress], None] | None = None,
 ) -> SendReport:
-    """Carry out the ``planned`` transfers into ``bucket``, ``concurrency`` at once; a key in
-    ``existing`` with the same size and fingerprint is left as it is (``existing`` ``None``:
-    nothing could be listed, everything is sent). The first error stops the sending
-    (what was sent stays, and a run again resumes from it) and is raised."""
-    progress = SendProgress(len(planned), sum(t.document.size for t in planned))
+    """Carry out the ``planned`` transfers (``files`` of them, ``size`` bytes in all, taken as
+    they come) into ``bucket``, ``concurrency`` at once; a key in ``existing`` with the same
+    size and fingerprint is left as it is (``existing`` ``None``: nothing could be listed,
+    everything is sent). The first error stops the sending (what was sent stays, and a run
+    again resumes from it) and is raised."""
+    progress = SendProgress(files, size)
     lock = threading.Lock()
-    sent: list[Transfer] = []
-    there: list[Transfer] = []
 
     def one(transfer: Transfer) -> None:
         uploaded = not _already_there(s3, bucket, transfer, existing)
         if uploaded:
             _transfer(s3, bucket, transfer)
         with lock:
-            (sent if uploaded else there).append(transfer)
             progress.files_done += 1
             progress.bytes_done += transfer.document.size
             progress.already_there += 0 if uploaded else 1
@@ -158,14 +164,11 @@ def send(
                 on_progress(progress)
 
     _bounded(one, planned, concurrency)
-    order = {transfer.key: index for index, transfer in enumerate(planned)}
-    return SendReport(
-        sent=sorted(sent, key=lambda t: order[t.key]),
-        already_there=sorted(there, key=lambda t: order[t.key]),
-    )
+    there = progress.already_there
+    return SendReport(sent=progress.files_done - there, already_there=there)
 
 
-def _bounded(work: Callable[[Transfer], None], items: Sequence[Transfer], concurrency: int) -> None:
+def _bounded(work: Callable[[Transfer], None], items: Iterable[Transfer], concurrency: int) -> None:
     """Run ``work`` on each item, ``concurrency`` at once, at most twice that many queued. The
     first error (or a Ctrl-C) cancels what is queued, lets what is running end, and is
     raised."""
@@ -193,10 +196,8 @@ def _raise_first(done: set[Future[None]]) -> None:
             raise error
 
 
-def _already_there(
-    s3: Any, bucket: str, transfer: Transfer, existing: dict[str, int] | None
-) -> bool:
-    if existing is None or existing.get(transfer.key) != transfer.document.size:
+def _already_there(s3: Any, bucket: str, transfer: Transfer, existing: Ledger | None) -> bool:
+    if existing is None or existing.key_size(transfer.key) != transfer.document.size:
         return False
     head = s3.head_object(Bucket=bucket, Key=transfer.key)
     return bool(head.get("Metadata", {}).get(FINGERPRINT_METADATA) == transfer.document.fingerprint)

@@ -4,7 +4,7 @@ inherits them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,10 @@ import boto3
 from botocore.config import Config
 
 from cdk_kp import contract
+from cdk_kp.runtime.documents import S3Object
 from cdk_kp.runtime.errors import InvalidInputError, check_choice
 from cdk_kp.runtime.executions import batch_name_or_new
+from cdk_kp.runtime.ledger import Ledger
 from cdk_kp.runtime.sources import listed_objects, measure_object
 from cdk_kp.runtime.transfers import (
     DEFAULT_CONCURRENCY,
@@ -39,6 +41,7 @@ from cdk_kp.runtime.uploads import (
     shard_transfers,
     single_job_transfers,
     split_corpus_uri,
+    uploaded_files,
 )
 
 #: Called from the sending threads as files finish.
@@ -138,16 +141,18 @@ class UploadMethods:
         file already there with the same content (an interrupted upload run again with the
         same ``batch``) is not sent again and is counted in ``already_uploaded``."""
         require_one_job(plan)
-        report = UploadReport(
-            batch_prefix=f"{batch_name_or_new(batch)}/", skipped=list(plan.skipped)
+        batch_prefix = f"{batch_name_or_new(batch)}/"
+        folder = f"{self.input_prefix}{batch_prefix}"
+        sent = self._send(
+            lambda: single_job_transfers(plan, folder), batch_prefix, concurrency, on_progress
         )
-        transfers = single_job_transfers(plan, f"{self.input_prefix}{report.batch_prefix}")
-        sent = self._send(transfers, report.batch_prefix, concurrency, on_progress)
-        done = sent.sent + sent.already_there
-        report.uploaded.extend((transfer.path, transfer.key) for transfer in done)
-        report.already_uploaded = len(sent.already_there)
-        report.bytes_uploaded = plan.size
-        return report
+        return UploadReport(
+            batch_prefix=batch_prefix,
+            uploaded=uploaded_files(plan, folder),
+            skipped=plan.skipped,
+            bytes_uploaded=plan.size,
+            already_uploaded=sent.already_there,
+        )
 
     def upload_sharded(
         self,
@@ -172,9 +177,11 @@ class UploadMethods:
         )
         if not plan.shards:
             return upload
-        transfers = shard_transfers(plan, f"{self.input_prefix}{upload.batch_prefix}")
-        sent = self._send(transfers, upload.batch_prefix, concurrency, on_progress)
-        upload.already_uploaded = len(sent.already_there)
+        folder = f"{self.input_prefix}{upload.batch_prefix}"
+        sent = self._send(
+            lambda: shard_transfers(plan, folder), upload.batch_prefix, concurrency, on_progress
+        )
+        upload.already_uploaded = sent.already_there
         self._s3.put_object(
             Bucket=bucket,
             Key=f"{self.input_prefix}{upload.manifest}",
@@ -190,46 +197,56 @@ class UploadMethods:
 
     def _send(
         self,
-        transfers: Iterable[Transfer],
+        transfers: Callable[[], Iterator[Transfer]],
         batch_prefix: str,
         concurrency: int,
         on_progress: OnUploadProgress | None,
     ) -> SendReport:
-        """Send ``transfers`` into the batch's folder, leaving what is already there. A folder
-        that holds objects this upload would not write (a resumed upload whose files changed
-        their layout, or a name used for other files) is refused before anything is sent: its
-        job would read them too."""
+        """Send the transfers (``transfers()`` lists them, and may be called more than once)
+        into the batch's folder, leaving what is already there. A folder that holds objects
+        this upload would not write (a resumed upload whose files changed their layout, or a
+        name used for other files) is refused before anything is sent: its job would read them
+        too."""
         bucket = self._require_input_bucket()
         if concurrency < 1:
             raise InvalidInputError(f"concurrency must be at least 1; got {concurrency}")
         s3 = self.session.client("s3", config=Config(max_pool_connections=max(10, concurrency)))
         folder = f"{self.input_prefix}{batch_prefix}"
         existing = existing_objects(s3, bucket, folder)
-        planned = list(transfers)
-        if existing:
-            _refuse_strangers(bucket, folder, existing, planned)
-        return send(
-            s3,
-            bucket,
-            planned,
-            existing=existing,
-            concurrency=concurrency,
-            on_progress=on_progress,
-        )
+        try:
+            files = size = 0
+            for transfer in transfers():
+                files += 1
+                size += transfer.document.size
+            if existing is not None and existing.key_count():
+                _refuse_strangers(bucket, folder, existing, transfers())
+            return send(
+                s3,
+                bucket,
+                transfers(),
+                files=files,
+                size=size,
+                existing=existing,
+                concurrency=concurrency,
+                on_progress=on_progress,
+            )
+        finally:
+            if existing is not None:
+                existing.close()
 
 
 def _refuse_strangers(
-    bucket: str, folder: str, existing: dict[str, int], transfers: list[Transfer]
+    bucket: str, folder: str, existing: Ledger, transfers: Iterable[Transfer]
 ) -> None:
     """Raise :class:`InvalidInputError` naming the objects in ``folder`` that no transfer
     writes (the manifest aside, which is written again)."""
-    planned = {transfer.key for transfer in transfers}
-    planned.add(f"{folder}{MANIFEST_NAME}")
-    strangers = sorted(key for key in existing if key not in planned)
-    if strangers:
-        shown = ", ".join(strangers[:3]) + (", ..." if len(strangers) > 3 else "")
+    existing.mark_planned(transfer.key for transfer in transfers)
+    existing.mark_planned([f"{folder}{MANIFEST_NAME}"])
+    count, strangers = existing.unplanned(limit=3)
+    if count:
+        shown = ", ".join(strangers) + (", ..." if count > 3 else "")
         raise InvalidInputError(
-            f"s3://{bucket}/{folder} already holds {len(strangers):,} object(s) this upload "
+            f"s3://{bucket}/{folder} already holds {count:,} object(s) this upload "
             f"would not write ({shown}), and its job would read them too; nothing was sent. "
             "Use another batch name, or remove them"
         )
@@ -241,15 +258,27 @@ def plan_s3(
     """The plan of the objects under ``uris``, read where they are (see
     :mod:`cdk_kp.runtime.sources`)."""
     check_shard_limits(max_bytes, max_documents)
-    listed = [item for uri in uris for item in listed_objects(s3, uri)]
-    refuse_clashes((source, key) for source, key, _ in listed)
-    measured = (
-        measure_object(s3, source, key, size, input_format, max_bytes, max_documents)
-        for source, key, size in listed
-    )
-    per_file = input_format == contract.InputFormat.ONE_DOC_PER_FILE
-    source = uris[0] if len(uris) == 1 else None
-    return pack(measured, max_bytes, max_documents, source, units_from_sizes=per_file)
+    ledger = Ledger()
+    try:
+        number = 0
+        for index, uri in enumerate(uris):
+            for found, key, size in listed_objects(s3, uri):
+                # In the listing's order, which is the keys' (UTF-8 bytes) order.
+                order = index.to_bytes(4, "big") + number.to_bytes(8, "big")
+                ledger.add_source(order, found, key, size)
+                number += 1
+        refuse_clashes(ledger)
+        measured = (
+            measure_object(s3, source, key, size, input_format, max_bytes, max_documents)
+            for source, key, size in ledger.sources()
+            if isinstance(source, S3Object)
+        )
+        per_file = input_format == contract.InputFormat.ONE_DOC_PER_FILE
+        source = uris[0] if len(uris) == 1 else None
+        return pack(measured, max_bytes, max_documents, ledger, source, units_from_sizes=per_file)
+    except BaseException:
+        ledger.close()
+        raise
 
 
 def _format(input_format: str) -> str:

@@ -1,11 +1,13 @@
 """Uploading documents: planned first, without AWS, then sent.
 
-Planning finds the files under the paths given (:func:`unique_files`), checks and measures each
-one as it comes (:func:`measure`: read once, as a stream, checked as Comprehend would read it,
-counted and, for ``ONE_DOC_PER_LINE``, cut into parts that each fit a shard, by
-:mod:`cdk_kp.runtime.scanning`), and packs the documents into shards that each fit one job
-(:func:`plan_upload`, with :mod:`cdk_kp.runtime.sharding`). Memory stays bounded whatever the
-files' sizes: only a plan's numbers are kept, never their bytes. Sending is separate: a plan is
+Planning notes the files under the paths given (:func:`find_files`; two that would share a key
+are refused before any is read), checks and measures each one as it comes (:func:`measure`:
+read once, as a stream, checked as Comprehend would read it, counted and, for
+``ONE_DOC_PER_LINE``, cut into parts that each fit a shard, by :mod:`cdk_kp.runtime.scanning`),
+and packs the documents into shards that each fit one job (:func:`plan_upload`, with
+:mod:`cdk_kp.runtime.sharding`). Memory stays bounded whatever the files' sizes and number: a
+file's bytes are never kept, and what the plan knows of each file is kept in its
+:class:`~cdk_kp.runtime.ledger.Ledger`, not in Python objects. Sending is separate: a plan is
 laid out as transfers, each document with the key it goes to (:func:`single_job_transfers`,
 :func:`shard_transfers`), which :mod:`cdk_kp.runtime.transfers` carries out in parallel; a
 sharded upload ends with the manifest of its shards (:func:`manifest_body`).
@@ -14,13 +16,17 @@ sharded upload ends with the manifest of its shards (:func:`manifest_body`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import TypeGuard
 
 from cdk_kp import contract
+from cdk_kp.runtime.documents import Document, S3Object, Skipped
 from cdk_kp.runtime.errors import InvalidInputError
+from cdk_kp.runtime.ledger import Ledger, LedgerView
 from cdk_kp.runtime.scanning import (
     CHUNK_BYTES,
     Part,
@@ -30,8 +36,6 @@ from cdk_kp.runtime.scanning import (
     scan_lines,
 )
 from cdk_kp.runtime.sharding import (
-    Document,
-    S3Object,
     Shard,
     check_limits,
     oversize,
@@ -42,19 +46,15 @@ from cdk_kp.runtime.sharding import (
 MANIFEST_NAME = "manifest.json"
 
 
-@dataclass(frozen=True)
-class Skipped:
-    path: Path | S3Object
-    reason: str
-
-
 @dataclass
 class UploadReport:
-    """What :meth:`KeyPhrasesClient.upload` did, file by file: nothing is skipped silently."""
+    """What :meth:`KeyPhrasesClient.upload` did, file by file: nothing is skipped silently.
+    ``uploaded`` (each file and the key it went to) and ``skipped`` are read from the plan's
+    ledger as they are iterated, so a report of any size holds no list of them."""
 
     batch_prefix: str
-    uploaded: list[tuple[Path | S3Object, str]] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+    uploaded: Sequence[tuple[Path | S3Object, str]] = ()
+    skipped: Sequence[Skipped] = ()
     #: Bytes of the documents in the batch's folder (sent now, or found there already).
     bytes_uploaded: int = 0
     #: Of ``uploaded``, how many were already in S3 with the same content (a resumed upload).
@@ -63,14 +63,35 @@ class UploadReport:
 
 @dataclass(frozen=True)
 class UploadPlan:
-    """What :meth:`KeyPhrasesClient.plan_upload` found: the shards and the files left out."""
+    """What :meth:`KeyPhrasesClient.plan_upload` found: the shards (their totals) and the files
+    left out. The documents of each shard, and the files skipped, are kept in the plan's
+    :class:`~cdk_kp.runtime.ledger.Ledger` (on disk once it outgrows a few MB) and read from
+    there when iterated. :meth:`close` (or a ``with`` block) drops it at once; otherwise it goes
+    when the plan does."""
 
     shards: list[Shard]
-    skipped: list[Skipped]
+    skipped: Sequence[Skipped]
     #: The ``s3://`` URI of a corpus planned where it is in S3 (``None`` for local files).
     source: str | None = None
     #: True when ``units`` counts bytes as characters (S3 objects planned from their listing).
     units_from_sizes: bool = False
+    ledger: Ledger | None = field(default=None, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Drop the plan's ledger: its shards' documents and skipped files cannot be read after."""
+        if self.ledger is not None:
+            self.ledger.close()
+
+    def __enter__(self) -> UploadPlan:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     @property
     def documents(self) -> int:
@@ -84,7 +105,7 @@ class UploadPlan:
     def units(self) -> int:
         """The units Comprehend bills for the plan's documents (100 characters each, at least
         3 a document; blank lines not counted)."""
-        return sum(document.units for shard in self.shards for document in shard.files)
+        return sum(shard.units for shard in self.shards)
 
     @property
     def under_minimum(self) -> list[Shard]:
@@ -101,7 +122,7 @@ class UploadPlan:
     @property
     def files(self) -> int:
         """Files in the plan, a split file once."""
-        return sum(1 for shard in self.shards for document in shard.files if document.part == 0)
+        return self.ledger.whole_files() if self.ledger is not None else 0
 
 
 @dataclass
@@ -112,7 +133,7 @@ class ShardedUpload:
     batch_prefix: str
     manifest: str
     shards: list[Shard] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+    skipped: Sequence[Skipped] = ()
     #: Of the objects, how many were already in S3 with the same content (a resumed upload).
     already_uploaded: int = 0
 
@@ -123,7 +144,7 @@ class ShardedUpload:
     @property
     def files_uploaded(self) -> int:
         """Objects in the shards: a file, or a part of a split file."""
-        return sum(len(shard.files) for shard in self.shards)
+        return sum(shard.objects for shard in self.shards)
 
     @property
     def shard_prefixes(self) -> list[str]:
@@ -239,33 +260,47 @@ def _fingerprint(path: Path | S3Object, part: Part, scan: Scan) -> str:
 # -- planning ------------------------------------------------------------------------------------
 
 
-def find_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
-    """Each file under ``paths`` with the key it gets, relative to the folder given."""
-    for given in map(Path, paths):
-        if given.is_dir():
-            for path in sorted(p for p in given.rglob("*") if p.is_file()):
-                yield path, path.relative_to(given).as_posix()
-        else:
-            yield given, given.name
+def find_files(paths: Iterable[str | Path], ledger: Ledger) -> None:
+    """Note in ``ledger`` each file under ``paths``, with the key it gets (relative to the
+    folder given, or a file's name), in order: the paths in the order given, a folder's files in
+    the order of their paths' parts. Nothing is read, and only the folders still to list are
+    held in memory."""
+    for index, given in enumerate(map(Path, paths)):
+        order = index.to_bytes(4, "big")
+        if not given.is_dir():
+            ledger.add_source(order, given, given.name)
+            continue
+        for path, relative in _walk(given, ledger):
+            # The order of the paths' parts (as sorting Path objects gives): "/" sorts first.
+            sort = os.fsencode(relative).replace(b"/", b"\0")
+            ledger.add_source(order + sort, path, relative)
 
 
-def unique_files(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
-    """The files under ``paths`` with their keys; raise if two would share a key."""
-    files = list(find_files(paths))
-    refuse_clashes(files)
-    return files
+def _walk(folder: Path, ledger: Ledger) -> Iterator[tuple[str, str]]:
+    """Every file under ``folder`` and its path relative to it, in no particular order (links
+    to folders are not followed, as ``Path.rglob`` does not; a subfolder that cannot be listed
+    is skipped, with why)."""
+    pending = [("", str(folder))]
+    while pending:
+        relative, listing = pending.pop()
+        try:
+            with os.scandir(listing) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((f"{relative}{entry.name}/", entry.path))
+                    elif entry.is_file():
+                        yield entry.path, f"{relative}{entry.name}"
+        except OSError as error:
+            reason = f"folder unreadable: {error.strerror or error}"
+            ledger.add_skipped(Skipped(Path(listing), reason))
 
 
-def refuse_clashes(found: Iterable[tuple[Path | S3Object, str]]) -> None:
-    """Raise :class:`InvalidInputError` if two sources would be uploaded to one key."""
-    by_key: dict[str, list[Path | S3Object]] = {}
-    for path, relative in found:
-        by_key.setdefault(relative, []).append(path)
-    clashes = {key: paths for key, paths in by_key.items() if len(paths) > 1}
+def refuse_clashes(ledger: Ledger) -> None:
+    """Raise :class:`InvalidInputError` if two of the sources noted in ``ledger`` would be
+    uploaded to one key (the first 10 such keys are named)."""
+    clashes = ledger.clashes()
     if clashes:
-        shown = "; ".join(
-            f"{key} <- {', '.join(map(str, paths))}" for key, paths in sorted(clashes.items())
-        )
+        shown = "; ".join(f"{key} <- {', '.join(map(str, paths))}" for key, paths in clashes)
         raise InvalidInputError(
             f"these files would be uploaded to the same key, one overwriting another: {shown}"
         )
@@ -299,13 +334,22 @@ def plan_upload(
     """Check and measure the files under ``paths`` and pack them, in order, into shards of at
     most ``max_shard_bytes`` and ``max_shard_documents``; a file that cannot be a document, or
     is too big for one shard, is skipped and reported. A ``ONE_DOC_PER_LINE`` file too big for
-    one shard is split at line boundaries across as many as it needs. Uploads nothing."""
+    one shard is split at line boundaries across as many as it needs. Uploads nothing. Two
+    files that would share a key are refused before any file is read."""
     check_shard_limits(max_shard_bytes, max_shard_documents)
-    measured = (
-        measure(path, key, input_format, max_shard_bytes, max_shard_documents)
-        for path, key in unique_files(paths)
-    )
-    return pack(measured, max_shard_bytes, max_shard_documents)
+    ledger = Ledger()
+    try:
+        find_files(paths, ledger)
+        refuse_clashes(ledger)
+        measured = (
+            measure(path, key, input_format, max_shard_bytes, max_shard_documents)
+            for path, key, _ in ledger.sources()
+            if isinstance(path, Path)
+        )
+        return pack(measured, max_shard_bytes, max_shard_documents, ledger)
+    except BaseException:
+        ledger.close()
+        raise
 
 
 def is_s3_uri(path: object) -> TypeGuard[str]:
@@ -340,19 +384,25 @@ def pack(
     measured: Iterable[list[Document] | Skipped],
     max_shard_bytes: int,
     max_shard_documents: int,
+    ledger: Ledger,
     source: str | None = None,
     units_from_sizes: bool = False,
 ) -> UploadPlan:
-    """The plan of what was measured: the documents packed into shards, the rest skipped."""
-    documents: list[Document] = []
-    skipped: list[Skipped] = []
-    for found in measured:
-        if isinstance(found, Skipped):
-            skipped.append(found)
-        else:
-            documents.extend(found)
-    shards = plan_shards(documents, max_bytes=max_shard_bytes, max_documents=max_shard_documents)
-    return UploadPlan(shards, skipped, source, units_from_sizes)
+    """The plan of what was measured: the documents packed into shards, the rest skipped, each
+    kept in ``ledger`` as it comes."""
+
+    def documents() -> Iterator[Document]:
+        for found in measured:
+            if isinstance(found, Skipped):
+                ledger.add_skipped(found)
+            else:
+                yield from found
+
+    shards = plan_shards(
+        documents(), max_bytes=max_shard_bytes, max_documents=max_shard_documents, ledger=ledger
+    )
+    skipped = LedgerView(ledger.skipped_count, ledger.skipped_at, ledger.skipped)
+    return UploadPlan(shards, skipped, source, units_from_sizes, ledger)
 
 
 # -- sending -------------------------------------------------------------------------------------
@@ -373,6 +423,19 @@ def single_job_transfers(plan: UploadPlan, prefix: str) -> Iterator[Transfer]:
     for shard in plan.shards:
         for document in shard.files:
             yield Transfer(document, f"{prefix}{document.key}")
+
+
+def uploaded_files(plan: UploadPlan, prefix: str) -> Sequence[tuple[Path | S3Object, str]]:
+    """Each file of a one-job plan and the key it goes to under ``prefix``, read from the
+    plan's ledger when asked."""
+    if not plan.shards:
+        return ()
+    files = plan.shards[0].files
+
+    def pair(document: Document) -> tuple[Path | S3Object, str]:
+        return document.path, f"{prefix}{document.key}"
+
+    return LedgerView(files.__len__, lambda i: pair(files[i]), lambda: map(pair, files))
 
 
 def shard_transfers(plan: UploadPlan, prefix: str) -> Iterator[Transfer]:
