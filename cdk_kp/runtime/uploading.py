@@ -104,6 +104,8 @@ class UploadMethods:
         given = [str(path) if is_s3_uri(str(path)) else path for path in paths]
         input_format = _format(input_format or self.input_format)
         uris = [path for path in given if is_s3_uri(path)]
+        for uri in uris:
+            self._refuse_the_input_prefix(uri)
         if not uris:
             return plan_upload(
                 given,
@@ -113,6 +115,20 @@ class UploadMethods:
             )
         check_mixed(given)
         return plan_s3(self._s3, uris, input_format, max_shard_bytes, max_shard_documents)
+
+    def _refuse_the_input_prefix(self, uri: str) -> None:
+        """Raise :class:`InvalidInputError` for a URI whose objects include the pipeline's
+        whole input prefix: the corpus would take in every earlier batch, and the copies this
+        upload makes."""
+        bucket, prefix = split_corpus_uri(uri)
+        if bucket == self.input_bucket and self.input_prefix.startswith(prefix):
+            where = f"s3://{bucket}/{self.input_prefix}"
+            raise InvalidInputError(
+                f"{uri} holds the pipeline's input prefix {where}, where every batch is "
+                "written: the corpus would take in earlier batches and this run's own copies. "
+                f"Give the folder of the corpus itself (such as {where}FOLDER/, which runs "
+                "where it is)"
+            )
 
     def in_place_prefix(self, plan: UploadPlan) -> str | None:
         """The input prefix that runs ``plan`` where it is, without a copy: for a one-job corpus
