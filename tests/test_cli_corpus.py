@@ -259,6 +259,21 @@ def test_plan_as_text_and_its_usage_errors(tmp_path, capsys):
         cli.main(["plan", str(tmp_path), "--format", "ONE_DOC_PER_LINE", "--price-per-unit", "-1"])
 
 
+def test_plan_as_text_lines_its_shards_up_whatever_their_names(tmp_path):
+    word_lines(tmp_path / "big.txt")
+    out = io.StringIO()
+    argv = ["plan", str(tmp_path), "--format", "ONE_DOC_PER_LINE", "--max-shard-documents", "10"]
+    assert cli.main(argv, stdout=out) == cli.OK
+    rows = [line for line in out.getvalue().splitlines() if line.startswith("  shard-")]
+    assert [row.split()[0] for row in rows] == [
+        "shard-00000",
+        "shard-00001-line-10",
+        "shard-00002-line-20",
+    ]
+    assert len({row.index(" documents") for row in rows}) == 1
+    assert len({row.index(" bytes") for row in rows}) == 1
+
+
 def test_plan_of_a_corpus_in_s3_lists_it(aws, lake, capsys):
     out = io.StringIO()
     code = cli.main(

@@ -10,6 +10,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,11 +153,28 @@ def test_a_plan_names_each_part_with_its_file_and_first_line(tmp_path):
 
 
 def test_the_progress_bar_shows_files_bytes_rate_and_time_left():
-    progress = SendProgress(files=400, size=4_000_000, files_done=100, bytes_done=1_000_000)
+    progress = SendProgress(
+        files=400, size=4_000_000, files_done=100, bytes_done=1_000_000, bytes_sent=1_000_000
+    )
     progress.started -= 2.0
     bar = upload_bar(progress, width=8)
     assert bar.startswith("[##------] 100/400 files, 1.0/4.0 MB, 0.5 MB/s, 0:0")
     assert bar.endswith("left")
+
+
+def test_the_rate_of_a_resumed_upload_counts_only_what_it_sends(monkeypatch):
+    # 2 MB were found already there at once; 1 MB was sent in 2 s: 1 MB left at 0.5 MB/s.
+    progress = SendProgress(
+        files=400,
+        size=4_000_000,
+        files_done=300,
+        bytes_done=3_000_000,
+        already_there=200,
+        bytes_sent=1_000_000,
+        started=100.0,
+    )
+    monkeypatch.setattr(time, "monotonic", lambda: 102.0)
+    assert upload_bar(progress, width=8).endswith(", 0.5 MB/s, 0:02 left")
 
 
 class Terminal(io.StringIO):

@@ -50,13 +50,15 @@ class SendProgress:
     files_done: int = 0
     bytes_done: int = 0
     already_there: int = 0
+    #: Of ``bytes_done``, the bytes sent (or copied) by this run.
+    bytes_sent: int = 0
     started: float = field(default_factory=time.monotonic)
 
     @property
     def rate(self) -> float:
-        """Bytes a second so far."""
+        """Bytes sent a second so far (what was found already there is not counted)."""
         elapsed = time.monotonic() - self.started
-        return self.bytes_done / elapsed if elapsed > 0 else 0.0
+        return self.bytes_sent / elapsed if elapsed > 0 else 0.0
 
     @property
     def seconds_left(self) -> float | None:
@@ -159,6 +161,7 @@ def send(
         with lock:
             progress.files_done += 1
             progress.bytes_done += transfer.document.size
+            progress.bytes_sent += transfer.document.size if uploaded else 0
             progress.already_there += 0 if uploaded else 1
             if on_progress is not None:
                 on_progress(progress)

@@ -120,6 +120,11 @@ class UploadPlan:
         ]
 
     @property
+    def from_s3(self) -> bool:
+        """True when the plan's documents are objects in S3 (copied server-side, not sent)."""
+        return bool(self.shards) and isinstance(self.shards[0].files[0].path, S3Object)
+
+    @property
     def files(self) -> int:
         """Files in the plan, a split file once."""
         return self.ledger.whole_files() if self.ledger is not None else 0

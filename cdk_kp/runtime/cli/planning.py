@@ -75,7 +75,7 @@ def plan_json(plan: UploadPlan, found: Estimate) -> dict[str, object]:
                 "name": shard.name,
                 "documents": shard.documents,
                 "bytes": shard.size,
-                "files": len(shard.files),
+                "files": shard.objects,
             }
             for shard in plan.shards
         ],
@@ -91,9 +91,10 @@ def plan_text(plan: UploadPlan, found: Estimate) -> str:
         f"{len(plan.shards)} shard(s), one job each: {plan.documents:,} documents, "
         f"{plan.size:,} bytes"
     ]
+    width = max((len(shard.name) for shard in plan.shards), default=0)
     lines += [
-        f"  {shard.name}  {shard.documents:>11,} documents  {shard.size:>15,} bytes  "
-        f"{len(shard.files):,} file(s)"
+        f"  {shard.name:<{width}}  {shard.documents:>11,} documents  {shard.size:>15,} bytes  "
+        f"{shard.objects:,} file(s)"
         for shard in plan.shards
     ]
     lines += [f"skipped {_shown(item.path)}: {item.reason}" for item in plan.skipped]
