@@ -13,8 +13,15 @@ line-per-document file of 100 MB and one of 1.5 GB; its peak resident memory is 
 decoded and split into lines. Targets: under 300 MB for both, the larger at most 50 MB above the
 smaller.
 
+(c) Many files. ``cdk-kp plan FOLDER --format ONE_DOC_PER_FILE --json`` runs as a child process
+on a folder of 20,000 files of 600 bytes and one of 200,000; the smaller is the baseline. A plan
+keeps what it knows of each file on disk (its ledger), so ten times the files should not take
+ten times the memory. Targets: under 300 MB for both, the larger at most 50 MB above the
+smaller.
+
     .venv/bin/python -m benchmarks.upload               # from the repository root
-    .venv/bin/python -m benchmarks.upload --small       # 10 MB and 150 MB files instead
+    .venv/bin/python -m benchmarks.upload --small       # 10 MB and 150 MB files, 2,000 and
+                                                        # 20,000 files instead
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = 400
 FILE_BYTES = 2_000
 LATENCY_SECONDS = 0.030
+MANY_FILES = (20_000, 200_000)
+MANY_FILE_BYTES = 600
 LINE = b"Seattle and Tacoma are cities in Washington State, on the shores of Puget Sound.\n"
 MB = 1_000_000
 
@@ -133,9 +142,19 @@ def peak_rss_mb(body: str) -> tuple[float, float]:
     return kilobytes * 1024 / MB, time.perf_counter() - started
 
 
-def plan_body(path: Path) -> str:
-    """``cdk-kp plan PATH --format ONE_DOC_PER_LINE --json``, as the child's body."""
-    argv = ["plan", str(path), "--format", "ONE_DOC_PER_LINE", "--json"]
+def write_many(folder: Path, files: int) -> None:
+    """``files`` documents of :data:`MANY_FILE_BYTES` bytes, 1,000 to a folder."""
+    body = (LINE * (MANY_FILE_BYTES // len(LINE) + 1))[:MANY_FILE_BYTES]
+    for number in range(files):
+        if number % 1_000 == 0:
+            sub = folder / f"part-{number // 1_000:04d}"
+            sub.mkdir(parents=True)
+        (sub / f"doc-{number:06d}.txt").write_bytes(body)
+
+
+def plan_body(path: Path, input_format: str = "ONE_DOC_PER_LINE") -> str:
+    """``cdk-kp plan PATH --format FORMAT --json``, as the child's body."""
+    argv = ["plan", str(path), "--format", input_format, "--json"]
     return f"from cdk_kp.runtime.cli import main; assert main({argv!r}) == 0"
 
 
@@ -151,7 +170,9 @@ def main() -> None:
     if parser.parse_args().serve:
         serve_slow_s3()
         return
-    sizes = (10 * MB, 150 * MB) if parser.parse_args().small else (100 * MB, 1_500 * MB)
+    small_run = parser.parse_args().small
+    sizes = (10 * MB, 150 * MB) if small_run else (100 * MB, 1_500 * MB)
+    counts = (MANY_FILES[0] // 10, MANY_FILES[1] // 10) if small_run else MANY_FILES
     with tempfile.TemporaryDirectory(prefix="cdk-kp-bench-") as temporary:
         folder = Path(temporary) / "small-files"
         folder.mkdir()
@@ -190,6 +211,34 @@ def main() -> None:
             f"({'met' if max(small, large) < 300 else 'NOT met'}), the larger at most 50 MB above "
             f"the smaller ({'met' if large - small <= 50 else 'NOT met'})"
         )
+        many_files(Path(temporary), counts)
+
+
+def many_files(temporary: Path, counts: tuple[int, int]) -> None:
+    """(c): the peak RSS of planning each count of files."""
+    import shutil
+
+    rss = {}
+    for count in counts:
+        folder = temporary / f"files-{count}"
+        write_many(folder, count)
+        rss[count], seconds = peak_rss_mb(plan_body(folder, "ONE_DOC_PER_FILE"))
+        print(
+            f"(c) cdk-kp plan of {count:,} files of {MANY_FILE_BYTES} bytes: peak RSS "
+            f"{rss[count]:6.1f} MB, {seconds:.1f} s"
+        )
+        shutil.rmtree(folder)
+    small, large = (rss[count] for count in counts)
+    more = counts[1] - counts[0]
+    print(
+        f"    baseline: {counts[0]:,} files; {counts[1]:,} take {large / small:.2f} times its "
+        f"memory, {large - small:+.1f} MB ({(large - small) * MB / more:.1f} bytes a file more)"
+    )
+    print(
+        "    targets: under 300 MB for both "
+        f"({'met' if max(small, large) < 300 else 'NOT met'}), the larger at most 50 MB above "
+        f"the smaller ({'met' if large - small <= 50 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":
