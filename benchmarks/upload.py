@@ -19,6 +19,12 @@ keeps what it knows of each file on disk (its ledger), so ten times the files sh
 ten times the memory. Targets: under 300 MB for both, the larger at most 50 MB above the
 smaller.
 
+(d) Upload memory. A child process plans and uploads, as a batch, 24 files of 7.9 MB (each one
+PutObject) and one of 60 MB (a multipart upload) through the slow local endpoint: once one file
+at a time, the baseline, and once 16 at once; its peak RSS each time. Request bodies are
+windows on the files, read 64 KiB at a time, so sending more at once should not take much
+more memory. Targets: under 300 MB for both, 16 at once at most 50 MB above one at a time.
+
     .venv/bin/python -m benchmarks.upload               # from the repository root
     .venv/bin/python -m benchmarks.upload --small       # 10 MB and 150 MB files, 2,000 and
                                                         # 20,000 files instead
@@ -212,6 +218,65 @@ def main() -> None:
             f"the smaller ({'met' if large - small <= 50 else 'NOT met'})"
         )
         many_files(Path(temporary), counts)
+        upload_memory(Path(temporary))
+
+
+UPLOAD_FILES = 24
+UPLOAD_FILE_BYTES = 7_900_000
+UPLOAD_BIG_BYTES = 60 * MB
+
+
+def upload_body(folder: Path, url: str, concurrency: int) -> str:
+    """Plan ``folder`` and upload it as a batch to the endpoint at ``url``, as the child's
+    body."""
+    return "; ".join(
+        [
+            "import os, boto3",
+            f"os.environ['AWS_ENDPOINT_URL_S3'] = {url!r}",
+            "from cdk_kp.runtime.client import KeyPhrasesClient",
+            "session = boto3.Session(aws_access_key_id='bench', aws_secret_access_key='bench', "
+            "region_name='us-east-1')",
+            "client = KeyPhrasesClient(input_bucket='bench-input', session=session)",
+            f"plan = client.plan_upload([{str(folder)!r}], input_format='ONE_DOC_PER_LINE')",
+            f"client.upload_sharded(plan, batch='memory-{concurrency}', concurrency={concurrency})",
+        ]
+    )
+
+
+def upload_memory(temporary: Path) -> None:
+    """(d): the peak RSS of uploading the same files one at a time and 16 at once."""
+    import boto3
+
+    from cdk_kp.runtime.transfers import DEFAULT_CONCURRENCY
+
+    folder = temporary / "upload-memory"
+    folder.mkdir()
+    for number in range(UPLOAD_FILES):
+        write_lines(folder / f"doc-{number:02d}.txt", UPLOAD_FILE_BYTES)
+    write_lines(folder / "big.txt", UPLOAD_BIG_BYTES)
+    rss = {}
+    with slow_s3() as url:
+        session = boto3.Session(
+            aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
+        )
+        session.client("s3", endpoint_url=url).create_bucket(Bucket="bench-input")
+        for concurrency in (1, DEFAULT_CONCURRENCY):
+            rss[concurrency], seconds = peak_rss_mb(upload_body(folder, url, concurrency))
+            print(
+                f"(d) upload of {UPLOAD_FILES} files of {UPLOAD_FILE_BYTES / MB:.1f} MB and one "
+                f"of {UPLOAD_BIG_BYTES // MB} MB, {concurrency} at once: peak RSS "
+                f"{rss[concurrency]:6.1f} MB, {seconds:.1f} s"
+            )
+    one, many = rss[1], rss[DEFAULT_CONCURRENCY]
+    print(
+        f"    baseline: one at a time; {DEFAULT_CONCURRENCY} at once take {many / one:.2f} times "
+        f"its memory ({many - one:+.1f} MB)"
+    )
+    print(
+        "    targets: under 300 MB for both "
+        f"({'met' if max(one, many) < 300 else 'NOT met'}), {DEFAULT_CONCURRENCY} at once at most "
+        f"50 MB above one at a time ({'met' if many - one <= 50 else 'NOT met'})"
+    )
 
 
 def many_files(temporary: Path, counts: tuple[int, int]) -> None:

@@ -4,6 +4,8 @@ not write is refused before anything is sent."""
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
+from botocore.response import StreamingBody
 from botocore.validate import validate_parameters
 from moto import mock_aws
 
@@ -53,7 +56,7 @@ class RecordingS3:
             validate_parameters(wire, operation.input_shape)
             self.calls.append((name, params))
             if name == "get_object":
-                return {"Body": FakeBody(b"x" * 10)}
+                return {"Body": StreamingBody(io.BytesIO(b"x" * 10), 10)}
             if name == "create_multipart_upload":
                 return {"UploadId": "u"}
             if name == "upload_part_copy":
@@ -61,17 +64,6 @@ class RecordingS3:
             return {}
 
         return call
-
-
-class FakeBody:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def read(self) -> bytes:
-        return self.data
-
-    def close(self) -> None:
-        pass
 
 
 SOURCE = S3Object("lake", "big.txt", "0123456789abcdef")
@@ -143,3 +135,69 @@ def test_a_part_of_a_local_file_is_read_as_a_window(tmp_path):
         assert window.read(2) == b"45"
         assert window.seek(0, 2) == 4
         assert window.read() == b""
+
+
+class ChunkReadingS3:
+    """Reads each request body as botocore does, in 1 MiB requests until it is empty, and keeps
+    only what it read (its digest and size), each part's and object's."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[str, int]] = {}
+        self.parts: list[int] = []
+        self.largest_read = 0
+
+    def _drain(self, body: Any) -> tuple[str, int]:
+        import hashlib
+
+        assert not isinstance(body, bytes | bytearray), "the body was read whole beforehand"
+        digest, size = hashlib.sha256(), 0
+        while chunk := body.read(1024 * 1024):
+            self.largest_read = max(self.largest_read, len(chunk))
+            digest.update(chunk)
+            size += len(chunk)
+        return digest.hexdigest(), size
+
+    def put_object(self, **params: Any) -> None:
+        self.objects[params["Key"]] = self._drain(params["Body"])
+
+    def create_multipart_upload(self, **_: Any) -> dict[str, str]:
+        return {"UploadId": "u"}
+
+    def upload_part(self, **params: Any) -> dict[str, str]:
+        self.parts.append(self._drain(params["Body"])[1])
+        return {"ETag": f'"{params["PartNumber"]}"'}
+
+    def complete_multipart_upload(self, **params: Any) -> None:
+        self.objects[params["Key"]] = ("parts", sum(self.parts))
+
+
+def test_a_local_document_is_streamed_from_disk_a_bounded_read_at_a_time(tmp_path):
+    """Whatever a file's size, a request's body is a window on the file, read at most
+    READ_BYTES at a time: sending 27 MB holds well under 1 MB of Python objects at its peak."""
+    import hashlib
+    import tracemalloc
+
+    big, small = tmp_path / "big.txt", tmp_path / "small.txt"
+    size = 3 * transfers.PART_BYTES + 123
+    with big.open("wb") as stream:
+        for _ in range(size // 1_000_000 + 1):
+            stream.write(os.urandom(1_000_000))
+        stream.truncate(size)
+    small.write_bytes(os.urandom(transfers.PART_BYTES - 1))
+    s3 = ChunkReadingS3()
+    tracemalloc.start()
+    try:
+        for path in (big, small):
+            document = Document(path, path.name, path.stat().st_size, 1, fingerprint="f")
+            transfers._transfer(s3, "input", Transfer(document, path.name))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024, peak
+    assert s3.largest_read == transfers.READ_BYTES
+    # Parts of 8 MiB, the last taking the 123 bytes that would be a part under 5 MiB.
+    assert s3.parts == [transfers.PART_BYTES] * 2 + [transfers.PART_BYTES + 123]
+    assert s3.objects == {
+        "big.txt": ("parts", size),
+        "small.txt": (hashlib.sha256(small.read_bytes()).hexdigest(), transfers.PART_BYTES - 1),
+    }

@@ -8,17 +8,20 @@ the SHA-256 of a local file's bytes or an S3 source's ETag and range) is left as
 interrupted upload run again sends only what is missing or different.
 
 A local file (or a part of one) under :data:`PART_BYTES` is sent with one PutObject; a bigger
-one is streamed from disk through boto3's managed transfer in parts of that size, one part at a
-time per transfer, so memory is bounded by ``concurrency`` parts. A document already in S3 is
-copied server-side: a whole object with CopyObject, a part of one of at least 5 MB with a
-multipart upload of ranged UploadPartCopy calls (each part at least 5 MB but the last); a part
-smaller than that, which S3 documents no ranged copy for, is read (at most 5 MB) and put.
-Retries are boto3's, as the session configures them.
+one with a multipart upload of parts of that size, one part at a time per transfer. Either way
+the request's body is a window on the file that botocore reads in chunks, never the bytes
+themselves, so memory does not grow with the files' sizes nor with ``concurrency``. A document
+already in S3 is copied server-side: a whole object with CopyObject, a part of one of at least
+5 MB with a multipart upload of ranged UploadPartCopy calls (each part at least 5 MB but the
+last); a part smaller than that, which S3 documents no ranged copy for, is read through a
+temporary file, a chunk at a time, and put. Retries are botocore's, as the session configures
+them (it seeks a body back to its start to send it again).
 """
 
 from __future__ import annotations
 
 import io
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,14 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cdk_kp.runtime.documents import S3Object
+from cdk_kp.runtime.documents import Document, S3Object
 from cdk_kp.runtime.ledger import Ledger
+from cdk_kp.runtime.scanning import CHUNK_BYTES
 from cdk_kp.runtime.uploads import Transfer
 
 #: Uploads at once, unless ``concurrency`` says otherwise.
 DEFAULT_CONCURRENCY = 16
 #: Size of each part of a multipart upload, and the size from which one is used.
 PART_BYTES = 8 * 1024 * 1024
+#: The most a request body's read returns at once (see :meth:`FileWindow.read`).
+READ_BYTES = 64 * 1024
 #: S3's smallest part (all but the last) and smallest source of a ranged copy.
 MIN_COPY_PART_BYTES = 5 * 1024 * 1024
 #: The object metadata that identifies an uploaded document's content.
@@ -99,6 +105,18 @@ class FileWindow(io.RawIOBase):
         self._position = max(0, min(self._size, base + position))
         self._file.seek(self._offset + self._position)
         return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        """The rest of the window (``size`` negative), or at most :data:`READ_BYTES` of it
+        however many are asked for: botocore reads a body in 1 MiB chunks (for its checksums),
+        and a thread's freed chunks stay with its allocator, so smaller reads keep each
+        sending thread's memory small. A raw stream may return fewer bytes than asked; its
+        readers ask again until it returns none."""
+        if size < 0:
+            return self.readall()
+        buffer = bytearray(min(size, READ_BYTES, max(0, self._size - self._position)))
+        read = self.readinto(buffer)
+        return bytes(buffer[:read])
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
@@ -211,15 +229,12 @@ def _transfer(s3: Any, bucket: str, transfer: Transfer) -> None:
     metadata = {FINGERPRINT_METADATA: document.fingerprint}
     source = document.path
     if not isinstance(source, S3Object):
-        window = FileWindow(source, document.offset, document.size)
         if document.size < PART_BYTES:
-            # One request, the bytes (under one part's size) read at once.
-            with window:
-                s3.put_object(
-                    Bucket=bucket, Key=transfer.key, Body=window.read(), Metadata=metadata
-                )
+            # One request, its body streamed from the file (botocore reads it in chunks).
+            with FileWindow(source, document.offset, document.size) as window:
+                s3.put_object(Bucket=bucket, Key=transfer.key, Body=window, Metadata=metadata)
         else:
-            _upload_file(s3, bucket, transfer.key, window, metadata)
+            _upload_parts(s3, bucket, transfer.key, source, document, metadata)
     elif document.parts == 1:
         s3.copy_object(
             Bucket=bucket,
@@ -230,69 +245,96 @@ def _transfer(s3: Any, bucket: str, transfer: Transfer) -> None:
             Metadata=metadata,
         )
     elif document.size < MIN_COPY_PART_BYTES:
-        last = document.offset + document.size - 1
-        body = s3.get_object(
-            Bucket=source.bucket,
-            Key=source.key,
-            Range=f"bytes={document.offset}-{last}",
-            IfMatch=f'"{source.etag}"',
-        )["Body"]
+        _get_and_put(s3, bucket, transfer.key, source, document, metadata)
+    else:
+        _copy_range(s3, bucket, transfer.key, source, document, metadata)
+
+
+def _get_and_put(
+    s3: Any, bucket: str, key: str, source: S3Object, document: Document, metadata: dict[str, str]
+) -> None:
+    """Put a range of ``source`` under 5 MB (which S3 documents no ranged copy for) as an
+    object: read through a temporary file, a chunk at a time, so memory holds one chunk."""
+    last = document.offset + document.size - 1
+    body = s3.get_object(
+        Bucket=source.bucket,
+        Key=source.key,
+        Range=f"bytes={document.offset}-{last}",
+        IfMatch=f'"{source.etag}"',
+    )["Body"]
+    with tempfile.TemporaryFile() as spool:
         try:
-            s3.put_object(Bucket=bucket, Key=transfer.key, Body=body.read(), Metadata=metadata)
+            for chunk in body.iter_chunks(CHUNK_BYTES):
+                spool.write(chunk)
         finally:
             body.close()
-    else:
-        _copy_range(s3, bucket, transfer.key, source, document.offset, document.size, metadata)
+        spool.seek(0)
+        s3.put_object(Bucket=bucket, Key=key, Body=spool, Metadata=metadata)
 
 
-def _upload_file(
-    s3: Any, bucket: str, key: str, window: FileWindow, metadata: dict[str, str]
+def _upload_parts(
+    s3: Any, bucket: str, key: str, path: Path, document: Document, metadata: dict[str, str]
 ) -> None:
-    from boto3.s3.transfer import TransferConfig
+    """Upload ``document`` (a file, or a part of one) as a multipart upload, each part's body
+    streamed from the file."""
 
-    config = TransferConfig(
-        multipart_threshold=PART_BYTES,
-        multipart_chunksize=PART_BYTES,
-        max_concurrency=1,
-        use_threads=False,
-    )
-    with window:
-        s3.upload_fileobj(window, bucket, key, ExtraArgs={"Metadata": metadata}, Config=config)
+    def part(upload_id: str, number: int, start: int, end: int) -> str:
+        with FileWindow(path, start, end - start) as window:
+            sent = s3.upload_part(
+                Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=window
+            )
+        return str(sent["ETag"])
+
+    _multipart(s3, bucket, key, document, metadata, part)
 
 
 def _copy_range(
+    s3: Any, bucket: str, key: str, source: S3Object, document: Document, metadata: dict[str, str]
+) -> None:
+    """Copy ``document`` (a range of ``source`` of at least 5 MB) as one object, server-side:
+    ranged UploadPartCopy calls."""
+
+    def part(upload_id: str, number: int, start: int, end: int) -> str:
+        copied = s3.upload_part_copy(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            CopySource={"Bucket": source.bucket, "Key": source.key},
+            CopySourceIfMatch=f'"{source.etag}"',
+            CopySourceRange=f"bytes={start}-{end - 1}",
+        )
+        return str(copied["CopyPartResult"]["ETag"])
+
+    _multipart(s3, bucket, key, document, metadata, part)
+
+
+def _multipart(
     s3: Any,
     bucket: str,
     key: str,
-    source: S3Object,
-    offset: int,
-    size: int,
+    document: Document,
     metadata: dict[str, str],
+    send_part: Callable[[str, int, int, int], str],
 ) -> None:
-    """Copy ``size`` bytes of ``source`` from ``offset`` as one object, server-side: a
-    multipart upload of ranged UploadPartCopy calls of :data:`PART_BYTES` (the last taking the
-    rest, so every part is at least 5 MB)."""
+    """Write ``document``'s bytes (``size`` from ``offset`` of its source) as one object, a
+    multipart upload of :data:`PART_BYTES` parts (the last taking the rest, so every part is at
+    least 5 MB), one part at a time: ``send_part(upload_id, number, start, end)`` sends one
+    and returns its ETag. On any error the upload is aborted, leaving no parts behind."""
     upload = s3.create_multipart_upload(Bucket=bucket, Key=key, Metadata=metadata)
-    parts = []
+    upload_id = upload["UploadId"]
+    end_of_all = document.offset + document.size
     try:
-        starts = list(range(offset, offset + size, PART_BYTES))
-        if len(starts) > 1 and offset + size - starts[-1] < MIN_COPY_PART_BYTES:
+        starts = list(range(document.offset, end_of_all, PART_BYTES))
+        if len(starts) > 1 and end_of_all - starts[-1] < MIN_COPY_PART_BYTES:
             starts.pop()
+        parts = []
         for number, start in enumerate(starts, start=1):
-            end = starts[number] if number < len(starts) else offset + size
-            copied = s3.upload_part_copy(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload["UploadId"],
-                PartNumber=number,
-                CopySource={"Bucket": source.bucket, "Key": source.key},
-                CopySourceIfMatch=f'"{source.etag}"',
-                CopySourceRange=f"bytes={start}-{end - 1}",
-            )
-            parts.append({"ETag": copied["CopyPartResult"]["ETag"], "PartNumber": number})
+            end = starts[number] if number < len(starts) else end_of_all
+            parts.append({"ETag": send_part(upload_id, number, start, end), "PartNumber": number})
         s3.complete_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
+            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
         )
     except BaseException:
-        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         raise
