@@ -147,6 +147,28 @@ def test_a_corpus_in_s3_is_copied_server_side_into_shards(aws, lake, monkeypatch
     )
 
 
+def test_the_objects_of_several_uris_are_said_to_be_copied(aws, lake, capsys):
+    code, out, _ = run_cli(
+        aws,
+        completes_on_second_describe(aws),
+        "run",
+        "--stack",
+        "KeyPhrasesStack",
+        "s3://lake/reports/2026/report-1",
+        "s3://lake/reports/2026/report-2",
+        "--format",
+        "ONE_DOC_PER_FILE",
+        "--batch",
+        "lake-2",
+        "--poll",
+        "0.05",
+    )
+    err = capsys.readouterr().err
+    assert code == cli.OK, err
+    assert "copying (server-side) 2 file(s)" in err
+    assert sorted(r["file"] for r in records(out)) == ["report-1.txt", "report-2.txt"]
+
+
 def test_a_corpus_under_the_input_prefix_runs_where_it_is(aws, corpus, capsys):
     s3 = aws.session.client("s3")
     bucket = aws.outputs["InputBucketName"]

@@ -77,3 +77,24 @@ def test_the_objects_of_several_uris_are_copied_not_uploaded(client, tmp_path):
     assert plan.from_s3
     (tmp_path / "a.txt").write_bytes(BODY)
     assert not client.plan_upload([tmp_path]).from_s3
+
+
+def test_folder_markers_of_several_uris_are_skipped_not_taken_for_one_key(client):
+    put(client, "lake", "2025/", "2025/a.txt", "2026/", "2026/b.txt")
+    plan = client.plan_upload(["s3://lake/2025/", "s3://lake/2026/"])
+    assert sorted(str(s.path) for s in plan.skipped) == ["s3://lake/2025/", "s3://lake/2026/"]
+    assert [d.key for d in plan.shards[0].files] == ["a.txt", "b.txt"]
+
+
+def test_a_batch_folder_under_the_corpus_is_refused_before_anything_is_sent(client):
+    put(client, "input", "in/b1.txt", "in/batch-old/c.txt")
+    plan = client.plan_upload(["s3://input/in/b"], max_shard_documents=1)
+    with pytest.raises(InvalidInputError) as refused:
+        client.upload_sharded(plan, batch="batch-new")
+    assert str(refused.value).startswith(
+        "the batch's folder s3://input/in/batch-new/ is under s3://input/in/b, so the corpus "
+        "would take in its own copies when run again; nothing was sent"
+    )
+    listed = client.session.client("s3").list_objects_v2(Bucket="input", Prefix="in/batch-new/")
+    assert listed["KeyCount"] == 0
+    assert client.upload_sharded(plan, batch="other").files_uploaded == 2

@@ -7,8 +7,9 @@ ledger is closed, once it outgrows that cache (https://www.sqlite.org/inmemorydb
 Databases"). The page cache is capped at :data:`CACHE_KIB`, so a plan of ten files and one of
 ten million hold the same memory; only the shards' totals (a few numbers a shard) stay in
 Python objects. The file goes where SQLite puts temporary files (``SQLITE_TMPDIR``, else
-``TMPDIR``, else ``/var/tmp``; https://www.sqlite.org/tempfiles.html) and takes about 250 bytes
-a file planned, plus its path.
+``TMPDIR``, else ``/var/tmp``; https://www.sqlite.org/tempfiles.html) and takes about 300 to
+550 bytes a file planned, depending on the length of its path (paths and keys are stored with
+their indexes).
 
 A ledger holds, in order:
 
@@ -123,9 +124,10 @@ class Ledger:
                 self._flush()
 
     def _flush(self) -> None:
-        for sql, rows in self._pending.items():
+        while self._pending:
+            # Taken out first, so that an error leaves no batch to be written twice.
+            sql, rows = self._pending.popitem()
             self._db.executemany(sql, rows)
-        self._pending.clear()
 
     def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         with self._lock:

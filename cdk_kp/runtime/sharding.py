@@ -149,7 +149,8 @@ def plan_shards(
     recording each in ``ledger`` (by default a new one): only the shards' totals are held in
     memory, so any number of documents can be packed.
 
-    Every document lands in exactly one shard; each part of a split file has one to itself.
+    Every document lands in exactly one shard, a shard's documents in the order they came;
+    each part of a split file has a shard to itself.
     Files that a split file would leave in a shard under Comprehend's 500-byte minimum wait for
     the next shard of whole files (or join the last one). When the last shard would hold fewer
     than Comprehend's 500-byte minimum, files move to it from the end of the one before, as

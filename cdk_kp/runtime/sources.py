@@ -18,10 +18,15 @@ from cdk_kp.runtime.documents import Document, S3Object, Skipped
 from cdk_kp.runtime.scanning import CHUNK_BYTES, Part, Scan, UnusableFileError, units_of
 from cdk_kp.runtime.uploads import documents_of, scan_document, split_corpus_uri
 
+#: Why a folder marker (a key ending in ``/``) is left out of a plan. What Comprehend makes of
+#: one in its input is not documented, so a folder holding one is copied, without it, rather
+#: than read where it is.
+FOLDER_MARKER = "a folder marker (its key ends in /), not a document"
+
 
 def listed_objects(s3: Any, uri: str) -> Iterator[tuple[S3Object, str, int]]:
     """Each object under ``uri``: where it is, its relative key and its size (folder markers,
-    keys ending in ``/``, too: the plan skips them, see :func:`measure_object`)."""
+    keys ending in ``/``, too: see :data:`FOLDER_MARKER`)."""
     bucket, prefix = split_corpus_uri(uri)
     folder = prefix[: prefix.rfind("/") + 1]
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
@@ -39,12 +44,7 @@ def measure_object(
     max_bytes: int,
     max_documents: int,
 ) -> list[Document] | Skipped:
-    """The object as the documents of a plan, or why it is left out. A folder marker (a key
-    ending in ``/``) is left out: it is not a document, and what Comprehend makes of one in its
-    input is not documented, so a corpus holding one is copied, without it, rather than read
-    where it is."""
-    if source.key.endswith("/"):
-        return Skipped(source, "a folder marker (its key ends in /), not a document")
+    """The object as the documents of a plan, or why it is left out."""
     try:
         if input_format == contract.InputFormat.ONE_DOC_PER_FILE:
             scan = _listed_document(source, size)

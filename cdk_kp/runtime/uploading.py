@@ -12,11 +12,11 @@ import boto3
 from botocore.config import Config
 
 from cdk_kp import contract
-from cdk_kp.runtime.documents import S3Object
+from cdk_kp.runtime.documents import S3Object, Skipped
 from cdk_kp.runtime.errors import InvalidInputError, check_choice
 from cdk_kp.runtime.executions import batch_name_or_new
 from cdk_kp.runtime.ledger import Ledger
-from cdk_kp.runtime.sources import listed_objects, measure_object
+from cdk_kp.runtime.sources import FOLDER_MARKER, listed_objects, measure_object
 from cdk_kp.runtime.transfers import (
     DEFAULT_CONCURRENCY,
     SendProgress,
@@ -80,7 +80,13 @@ class UploadMethods:
         self._require_input_bucket()
         batch = batch_name_or_new(batch)
         plan = self.plan_upload(paths, input_format=input_format)
-        return self.upload_plan(plan, batch=batch, concurrency=concurrency, on_progress=on_progress)
+        try:
+            return self.upload_plan(
+                plan, batch=batch, concurrency=concurrency, on_progress=on_progress
+            )
+        except BaseException:
+            plan.close()
+            raise
 
     def plan_upload(
         self,
@@ -130,6 +136,19 @@ class UploadMethods:
                 "where it is)"
             )
 
+    def _refuse_copying_into_the_corpus(self, plan: UploadPlan, folder: str) -> None:
+        """Raise :class:`InvalidInputError` before anything is sent when the batch's folder is
+        under one of the plan's ``s3://`` URIs: run again, the corpus would take in its own
+        copies."""
+        for uri in plan.uris:
+            bucket, prefix = split_corpus_uri(uri)
+            if bucket == self.input_bucket and folder.startswith(prefix):
+                raise InvalidInputError(
+                    f"the batch's folder s3://{bucket}/{folder} is under {uri}, so the corpus "
+                    "would take in its own copies when run again; nothing was sent. Choose a "
+                    "batch name outside it, or give the corpus's own folder"
+                )
+
     def in_place_prefix(self, plan: UploadPlan) -> str | None:
         """The input prefix that runs ``plan`` where it is, without a copy: for a one-job corpus
         that is every object of one folder under the pipeline's input prefix, in its input
@@ -159,6 +178,7 @@ class UploadMethods:
         require_one_job(plan)
         batch_prefix = f"{batch_name_or_new(batch)}/"
         folder = f"{self.input_prefix}{batch_prefix}"
+        self._refuse_copying_into_the_corpus(plan, folder)
         sent = self._send(
             lambda: single_job_transfers(plan, folder), batch_prefix, concurrency, on_progress
         )
@@ -194,6 +214,7 @@ class UploadMethods:
         if not plan.shards:
             return upload
         folder = f"{self.input_prefix}{upload.batch_prefix}"
+        self._refuse_copying_into_the_corpus(plan, folder)
         sent = self._send(
             lambda: shard_transfers(plan, folder), upload.batch_prefix, concurrency, on_progress
         )
@@ -279,7 +300,11 @@ def plan_s3(
         number = 0
         for index, uri in enumerate(uris):
             for found, key, size in listed_objects(s3, uri):
-                # In the listing's order, which is the keys' (UTF-8 bytes) order.
+                if found.key.endswith("/"):
+                    # Not a source: two URIs' markers must not clash as one empty key.
+                    ledger.add_skipped(Skipped(found, FOLDER_MARKER))
+                    continue
+                # In the listing's order (for a general purpose bucket, the keys' order).
                 order = index.to_bytes(4, "big") + number.to_bytes(8, "big")
                 ledger.add_source(order, found, key, size)
                 number += 1
@@ -290,8 +315,7 @@ def plan_s3(
             if isinstance(source, S3Object)
         )
         per_file = input_format == contract.InputFormat.ONE_DOC_PER_FILE
-        source = uris[0] if len(uris) == 1 else None
-        return pack(measured, max_bytes, max_documents, ledger, source, units_from_sizes=per_file)
+        return pack(measured, max_bytes, max_documents, ledger, uris, units_from_sizes=per_file)
     except BaseException:
         ledger.close()
         raise

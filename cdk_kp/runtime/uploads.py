@@ -42,6 +42,8 @@ from cdk_kp.runtime.sharding import (
     plan_shards,
 )
 
+#: Why a file whose name is not UTF-8 is left out: its key would not be one S3 can take.
+NOT_UTF8_NAME = "its name is not UTF-8, as an S3 key must be"
 #: The name of a sharded upload's manifest, in its batch's folder.
 MANIFEST_NAME = "manifest.json"
 
@@ -71,11 +73,14 @@ class UploadPlan:
 
     shards: list[Shard]
     skipped: Sequence[Skipped]
-    #: The ``s3://`` URI of a corpus planned where it is in S3 (``None`` for local files).
+    #: The ``s3://`` URI of a corpus planned where it is in S3, when it is one (``None`` for
+    #: local files or several URIs).
     source: str | None = None
     #: True when ``units`` counts bytes as characters (S3 objects planned from their listing).
     units_from_sizes: bool = False
     ledger: Ledger | None = field(default=None, repr=False, compare=False)
+    #: Every ``s3://`` URI planned (none for local files).
+    uris: tuple[str, ...] = ()
 
     def close(self) -> None:
         """Drop the plan's ledger: its shards' documents and skipped files cannot be read after."""
@@ -127,7 +132,7 @@ class UploadPlan:
     @property
     def files(self) -> int:
         """Files in the plan, a split file once."""
-        return self.ledger.whole_files() if self.ledger is not None else 0
+        return self.shards[0].ledger.whole_files() if self.shards else 0
 
 
 @dataclass
@@ -272,13 +277,17 @@ def find_files(paths: Iterable[str | Path], ledger: Ledger) -> None:
     held in memory."""
     for index, given in enumerate(map(Path, paths)):
         order = index.to_bytes(4, "big")
-        if not given.is_dir():
-            ledger.add_source(order, given, given.name)
-            continue
-        for path, relative in _walk(given, ledger):
+        found: Iterable[tuple[str, str]] = (
+            _walk(given, ledger) if given.is_dir() else [(str(given), given.name)]
+        )
+        for path, key in found:
+            try:
+                encoded = key.encode("utf-8")
+            except UnicodeEncodeError:
+                ledger.add_skipped(Skipped(Path(path), NOT_UTF8_NAME))
+                continue
             # The order of the paths' parts (as sorting Path objects gives): "/" sorts first.
-            sort = os.fsencode(relative).replace(b"/", b"\0")
-            ledger.add_source(order + sort, path, relative)
+            ledger.add_source(order + encoded.replace(b"/", b"\0"), path, key)
 
 
 def _walk(folder: Path, ledger: Ledger) -> Iterator[tuple[str, str]]:
@@ -390,11 +399,11 @@ def pack(
     max_shard_bytes: int,
     max_shard_documents: int,
     ledger: Ledger,
-    source: str | None = None,
+    uris: Sequence[str] = (),
     units_from_sizes: bool = False,
 ) -> UploadPlan:
-    """The plan of what was measured: the documents packed into shards, the rest skipped, each
-    kept in ``ledger`` as it comes."""
+    """The plan of what was measured (from the ``s3://`` ``uris``, if any): the documents
+    packed into shards, the rest skipped, each kept in ``ledger`` as it comes."""
 
     def documents() -> Iterator[Document]:
         for found in measured:
@@ -407,7 +416,8 @@ def pack(
         documents(), max_bytes=max_shard_bytes, max_documents=max_shard_documents, ledger=ledger
     )
     skipped = LedgerView(ledger.skipped_count, ledger.skipped_at, ledger.skipped)
-    return UploadPlan(shards, skipped, source, units_from_sizes, ledger)
+    source = uris[0] if len(uris) == 1 else None
+    return UploadPlan(shards, skipped, source, units_from_sizes, ledger, tuple(uris))
 
 
 # -- sending -------------------------------------------------------------------------------------

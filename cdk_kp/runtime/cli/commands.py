@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from cdk_kp import contract
-from cdk_kp.runtime.cli.display import Display
+from cdk_kp.runtime.cli.display import Display, shown_path
 from cdk_kp.runtime.cli.endings import is_batch, report_ending
 from cdk_kp.runtime.cli.exit_codes import (
     AWS_REFUSED,
@@ -171,7 +171,7 @@ def _run(
         max_shard_documents=args.max_shard_documents,
     )
     for skipped in plan.skipped:
-        display.say(f"skipped {skipped.path}: {skipped.reason}")
+        display.say(f"skipped {shown_path(skipped.path)}: {skipped.reason}")
     for warning in plan.under_minimum_warnings():
         display.say(warning)
     if not plan.shards:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import PurePath
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -93,3 +94,9 @@ def upload_bar(progress: SendProgress, width: int = 24) -> str:
 
 def _mb(size: int) -> str:
     return f"{size / 1_000_000:,.1f}"
+
+
+def shown_path(path: object) -> str:
+    """A path as text any terminal takes: bytes of a name that are not UTF-8 as ``\\xNN``."""
+    text = path.as_posix() if isinstance(path, PurePath) else str(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

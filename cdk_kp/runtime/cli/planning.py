@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from cdk_kp.runtime.cli.display import Display
+from cdk_kp.runtime.cli.display import Display, shown_path
 from cdk_kp.runtime.cli.exit_codes import INVALID_INPUT, OK, USAGE
 
 if TYPE_CHECKING:
@@ -97,7 +96,7 @@ def plan_text(plan: UploadPlan, found: Estimate) -> str:
         f"{shard.objects:,} file(s)"
         for shard in plan.shards
     ]
-    lines += [f"skipped {_shown(item.path)}: {item.reason}" for item in plan.skipped]
+    lines += [f"skipped {shown_path(item.path)}: {item.reason}" for item in plan.skipped]
     lines += plan.under_minimum_warnings()
     bound = " at most" if found.from_sizes else ""
     lines.append(
@@ -105,7 +104,3 @@ def plan_text(plan: UploadPlan, found: Estimate) -> str:
         f"characters (at least 3 a document) at {found.price_per_unit} USD a unit"
     )
     return "\n".join(lines) + "\n"
-
-
-def _shown(path: object) -> str:
-    return str(path) if not isinstance(path, Path) else path.as_posix()
