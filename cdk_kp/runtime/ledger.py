@@ -139,9 +139,10 @@ class Ledger:
             self._flush()
             return self._db.execute(sql, parameters).fetchall()
 
-    def _pages(self, sql: str, parameters: Sequence[Any], after: int = -1) -> Iterator[Any]:
-        """The rows of ``sql`` (which takes ``seq > ?`` as its last parameter, orders by ``seq``
-        and returns it first), a page at a time."""
+    def _pages(self, sql: str, parameters: Sequence[Any], after: object = -1) -> Iterator[Any]:
+        """The rows of ``sql``, a page at a time: ``sql`` takes ``column > ?`` as its last
+        parameter, orders by that column (unique) and returns it first; ``after`` is below
+        every value of it."""
         while True:
             rows = self._rows(f"{sql} LIMIT {PAGE_ROWS}", (*parameters, after))
             yield from rows
@@ -177,18 +178,12 @@ class Ledger:
 
     def sources(self) -> Iterator[tuple[Path | S3Object, str, int]]:
         """The sources in order: where each is, its key and size."""
-        after = b""
-        while True:
-            rows = self._rows(
-                "SELECT sort, kind, location, bucket, etag, key, size FROM sources "
-                f"WHERE sort > ? ORDER BY sort LIMIT {PAGE_ROWS}",
-                (after,),
-            )
-            for _, kind, location, bucket, etag, key, size in rows:
-                yield _decode(kind, location, bucket, etag), _unkey(key), size
-            if len(rows) < PAGE_ROWS:
-                return
-            after = rows[-1][0]
+        sql = (
+            "SELECT sort, kind, location, bucket, etag, key, size FROM sources WHERE sort > ? "
+            "ORDER BY sort"
+        )
+        for _, kind, location, bucket, etag, key, size in self._pages(sql, (), after=b""):
+            yield _decode(kind, location, bucket, etag), _unkey(key), size
 
     # -- documents: each document of the plan and its shard --------------------------------------
 
@@ -240,9 +235,6 @@ class Ledger:
             "ORDER BY seq"
         )
         return map(_document, self._pages(sql, (shard,)))
-
-    def document_count(self, shard: int) -> int:
-        return int(self._rows("SELECT count(*) FROM documents WHERE shard = ?", (shard,))[0][0])
 
     def document_at(self, shard: int, index: int) -> Document:
         rows = self._rows(

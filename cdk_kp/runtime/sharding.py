@@ -97,6 +97,12 @@ class Shard:
             self.first_line = 0
         other.size = other.documents = other.units = other.objects = 0
 
+    def take_last(self, other: Shard, document: Document) -> None:
+        """Take ``document``, the last of ``other``, as this shard's first (whole files only)."""
+        self.ledger.move_last(other.index, self.index)
+        other._count(-document.size, -document.documents, -document.units, -1)
+        self._count(document.size, document.documents, document.units, 1)
+
     def _count(self, size: int, documents: int, units: int, objects: int) -> None:
         self.size += size
         self.documents += documents
@@ -178,9 +184,7 @@ def plan_shards(
         if split and document.part == 0 and 0 < current.size < contract.MIN_JOB_BYTES:
             waiting.take(current)
         if current.objects and (
-            (split and document.part == 0)
-            or current.size + document.size > max_bytes
-            or current.documents + document.documents > max_documents
+            (split and document.part == 0) or not _fit(max_bytes, max_documents, current, document)
         ):
             current = close()
         joins = waiting.objects and not split and not current.objects
@@ -217,6 +221,4 @@ def _top_up_last(previous: Shard, last: Shard, max_bytes: int, max_documents: in
             or not _fit(max_bytes, max_documents, last, moved)
         ):
             return
-        ledger.move_last(previous.index, last.index)
-        previous._count(-moved.size, -moved.documents, -moved.units, -1)
-        last._count(moved.size, moved.documents, moved.units, 1)
+        last.take_last(previous, moved)

@@ -142,13 +142,13 @@ def existing_objects(s3: Any, bucket: str, prefix: str) -> Ledger | None:
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             found.add_keys((item["Key"], item["Size"]) for item in page.get("Contents", []))
-    except botocore.exceptions.ClientError as error:
+    except BaseException as error:
         found.close()
-        if error.response.get("Error", {}).get("Code") == "AccessDenied":
+        denied = isinstance(error, botocore.exceptions.ClientError) and (
+            error.response.get("Error", {}).get("Code") == "AccessDenied"
+        )
+        if denied:
             return None
-        raise
-    except BaseException:
-        found.close()
         raise
     return found
 

@@ -126,9 +126,8 @@ class UploadMethods:
         """Raise :class:`InvalidInputError` for a URI whose objects include the pipeline's
         whole input prefix: the corpus would take in every earlier batch, and the copies this
         upload makes."""
-        bucket, prefix = split_corpus_uri(uri)
-        if bucket == self.input_bucket and self.input_prefix.startswith(prefix):
-            where = f"s3://{bucket}/{self.input_prefix}"
+        if self._lists(uri, self.input_prefix):
+            where = f"s3://{self.input_bucket}/{self.input_prefix}"
             raise InvalidInputError(
                 f"{uri} holds the pipeline's input prefix {where}, where every batch is "
                 "written: the corpus would take in earlier batches and this run's own copies. "
@@ -136,17 +135,21 @@ class UploadMethods:
                 "where it is)"
             )
 
+    def _lists(self, uri: str, key: str) -> bool:
+        """Whether listing ``uri`` takes in the input bucket's ``key`` and what is under it."""
+        bucket, prefix = split_corpus_uri(uri)
+        return bucket == self.input_bucket and key.startswith(prefix)
+
     def _refuse_copying_into_the_corpus(self, plan: UploadPlan, folder: str) -> None:
         """Raise :class:`InvalidInputError` before anything is sent when the batch's folder is
         under one of the plan's ``s3://`` URIs: run again, the corpus would take in its own
         copies."""
         for uri in plan.uris:
-            bucket, prefix = split_corpus_uri(uri)
-            if bucket == self.input_bucket and folder.startswith(prefix):
+            if self._lists(uri, folder):
                 raise InvalidInputError(
-                    f"the batch's folder s3://{bucket}/{folder} is under {uri}, so the corpus "
-                    "would take in its own copies when run again; nothing was sent. Choose a "
-                    "batch name outside it, or give the corpus's own folder"
+                    f"the batch's folder s3://{self.input_bucket}/{folder} is under {uri}, so the "
+                    "corpus would take in its own copies when run again; nothing was sent. "
+                    "Choose a batch name outside it, or give the corpus's own folder"
                 )
 
     def in_place_prefix(self, plan: UploadPlan) -> str | None:
@@ -178,9 +181,8 @@ class UploadMethods:
         require_one_job(plan)
         batch_prefix = f"{batch_name_or_new(batch)}/"
         folder = f"{self.input_prefix}{batch_prefix}"
-        self._refuse_copying_into_the_corpus(plan, folder)
         sent = self._send(
-            lambda: single_job_transfers(plan, folder), batch_prefix, concurrency, on_progress
+            plan, lambda: single_job_transfers(plan, folder), batch_prefix, concurrency, on_progress
         )
         return UploadReport(
             batch_prefix=batch_prefix,
@@ -214,9 +216,12 @@ class UploadMethods:
         if not plan.shards:
             return upload
         folder = f"{self.input_prefix}{upload.batch_prefix}"
-        self._refuse_copying_into_the_corpus(plan, folder)
         sent = self._send(
-            lambda: shard_transfers(plan, folder), upload.batch_prefix, concurrency, on_progress
+            plan,
+            lambda: shard_transfers(plan, folder),
+            upload.batch_prefix,
+            concurrency,
+            on_progress,
         )
         upload.already_uploaded = sent.already_there
         self._s3.put_object(
@@ -234,35 +239,33 @@ class UploadMethods:
 
     def _send(
         self,
+        plan: UploadPlan,
         transfers: Callable[[], Iterator[Transfer]],
         batch_prefix: str,
         concurrency: int,
         on_progress: OnUploadProgress | None,
     ) -> SendReport:
-        """Send the transfers (``transfers()`` lists them, and may be called more than once)
-        into the batch's folder, leaving what is already there. A folder that holds objects
-        this upload would not write (a resumed upload whose files changed their layout, or a
-        name used for other files) is refused before anything is sent: its job would read them
-        too."""
+        """Send the transfers of ``plan`` (``transfers()`` lists them, and may be called more
+        than once) into the batch's folder, leaving what is already there. A folder that holds
+        objects this upload would not write (a resumed upload whose files changed their layout,
+        or a name used for other files) is refused before anything is sent: its job would read
+        them too."""
         bucket = self._require_input_bucket()
         if concurrency < 1:
             raise InvalidInputError(f"concurrency must be at least 1; got {concurrency}")
         s3 = self.session.client("s3", config=Config(max_pool_connections=max(10, concurrency)))
         folder = f"{self.input_prefix}{batch_prefix}"
+        self._refuse_copying_into_the_corpus(plan, folder)
         existing = existing_objects(s3, bucket, folder)
         try:
-            files = size = 0
-            for transfer in transfers():
-                files += 1
-                size += transfer.document.size
             if existing is not None and existing.key_count():
                 _refuse_strangers(bucket, folder, existing, transfers())
             return send(
                 s3,
                 bucket,
                 transfers(),
-                files=files,
-                size=size,
+                files=plan.objects,
+                size=plan.size,
                 existing=existing,
                 concurrency=concurrency,
                 on_progress=on_progress,

@@ -125,6 +125,11 @@ class UploadPlan:
         ]
 
     @property
+    def objects(self) -> int:
+        """Objects an upload of the plan writes: a file, or a part of a split file."""
+        return sum(shard.objects for shard in self.shards)
+
+    @property
     def from_s3(self) -> bool:
         """True when the plan's documents are objects in S3 (copied server-side, not sent)."""
         return bool(self.shards) and isinstance(self.shards[0].files[0].path, S3Object)

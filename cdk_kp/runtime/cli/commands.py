@@ -299,10 +299,9 @@ def _uploading(
     display: Display,
 ) -> None:
     """The line an upload starts with: what goes where, how many at once."""
-    objects = sum(shard.objects for shard in plan.shards)
     verb = "copying (server-side)" if plan.from_s3 else "uploading"
     display.say(
-        f"{verb} {objects:,} file(s), {plan.size:,} bytes, {args.concurrency} at once, to "
+        f"{verb} {plan.objects:,} file(s), {plan.size:,} bytes, {args.concurrency} at once, to "
         f"s3://{client.input_bucket}/{client.input_prefix}{batch}/"
     )
 
